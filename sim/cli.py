@@ -1,0 +1,121 @@
+"""The ``migsim`` command line.
+
+Why thin: each subcommand parses its arguments and calls one library function. User
+errors (``InputError``) become one line on stderr and exit code 2, with no traceback;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sim import __version__
+from sim.errors import InputError
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {v}")
+    return v
+
+
+def cmd_run(a) -> int:
+    from sim.runner import run_scenario
+
+    out = a.out or Path("results") / Path(a.scenario).stem
+    run_scenario(a.scenario, out, seed=a.seed, replicates=a.replicates, processes=a.processes,
+                 progress=not a.quiet, plots=not a.no_plots)
+    summ = json.loads((Path(out) / "summary.json").read_text())
+    print(f"wrote {out}/ (timeseries.parquet, summary.json, manifest.json{'' if a.no_plots else ', plots/'})")
+    if "fy2023_encounters" in summ:
+        print(f"FY2023 encounters, mean of {len(summ['seeds'])} seed(s): {summ['fy2023_encounters']['mean']:,.0f}"
+              f" (observed 2,475,669)")
+    if "darien_2023" in summ:
+        print(f"Darién crossings 2023, mean: {summ['darien_2023']['mean']:,.0f} (observed 520,085)")
+    bad = [s for s, led in summ["ledger"].items() if not led["balanced"]]
+    if bad:
+        print(f"WARNING: people ledger does not balance for seeds {bad}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_validate(a) -> int:
+    from sim.inputs import Inputs
+
+    inp = Inputs.load(a.scenario)
+    sc = inp.scenario
+    print(f"{a.scenario}: valid scenario {sc.name!r}: {inp.n_days} days from {sc.spinup_start} "
+          f"(period {sc.period.start} to {sc.period.end}), {inp.network.n_nodes} nodes, "
+          f"{inp.network.n_edges} legs, {inp.departures.sum():,.0f} expected departures, seeds {sc.seeds}")
+    return 0
+
+
+def cmd_schema(a) -> int:
+    from sim.scenario import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="migsim", description=(
+        "Agent-based simulator of migration routes through the Darién Gap, Central America and "
+        "Mexico to the US southern border."))
+    p.add_argument("--version", action="version", version=f"migsim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run a scenario and write its results folder",
+                       description="Run SCENARIO for its seeds (or --seed/--replicates) and write "
+                                   "timeseries.parquet, summary.json, manifest.json and plots/ to --out.")
+    r.add_argument("scenario", help="scenario YAML file")
+    r.add_argument("--out", type=Path, help="results folder (default results/<scenario name>)")
+    r.add_argument("--seed", type=_seed, help="first seed (default: the scenario's seeds)")
+    r.add_argument("--replicates", type=_positive, help="number of consecutive seeds from --seed")
+    r.add_argument("--processes", type=_positive, default=1, help="worker processes for replicates (default 1)")
+    r.add_argument("--no-plots", action="store_true", help="skip the plots")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("validate", help="check a scenario and its data files without running it",
+                       description="Validate SCENARIO (schema, network, departures); exit 2 on the first problem.")
+    v.add_argument("scenario")
+    v.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="print the scenario JSON schema (for editors)",
+                       description="Print the JSON schema of scenario files.")
+    s.set_defaults(func=cmd_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"migsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("migsim: interrupted; no output written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The route network: places (nodes) and legs (directed edges), read from CSV.
+
+Why a data file and not code: every place and leg carries its own source or stated
+assumption, researchers edit them without touching Python, and a scenario can point
+to its own network. The class turns the tables into the arrays the model indexes
+every day (edge endpoints, days, cost, hazard, access by citizenship) and into the
+distances to the border that route choice weighs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+
+NODE_KINDS = ("origin", "transit", "crossing", "station", "airport", "border_area")
+MODES = ("foot", "boat", "bus", "air")
+NODE_COLUMNS = ("id", "name", "country", "kind", "lat", "lon")
+EDGE_COLUMNS = ("from", "to", "mode", "km")
+FIELD_OFFICE_SUFFIX = "Field Office"
+COMPONENT_OFO = "Office of Field Operations"
+COMPONENT_BP = "U.S. Border Patrol"
+
+
+def _read_csv(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(path, what, "file not found")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, comment=None)
+    except Exception as exc:  # pandas' parser errors have many types
+        raise InputError(path, what, f"cannot read CSV ({exc.__class__.__name__}: {str(exc).splitlines()[0]})") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError(path, missing[0], "required column missing")
+    return df
+
+
+def _floats(df: pd.DataFrame, col: str, path: Path, default: float | None = None,
+            low: float | None = None, high: float | None = None) -> np.ndarray:
+    if col not in df.columns:
+        if default is None:
+            raise InputError(path, col, "required column missing")
+        return np.full(len(df), default, dtype=np.float64)
+    out = np.empty(len(df), dtype=np.float64)
+    for i, v in enumerate(df[col]):
+        v = v.strip()
+        if v == "" and default is not None:
+            out[i] = default
+            continue
+        try:
+            x = float(v)
+        except ValueError:
+            raise InputError(path, f"row {i + 2}: {col}", f"not a number: {v!r}") from None
+        if not np.isfinite(x) or (low is not None and x < low) or (high is not None and x > high):
+            rng = f"[{low}, {high}]" if high is not None else f">= {low}"
+            raise InputError(path, f"row {i + 2}: {col}", f"{x} is outside {rng}")
+        out[i] = x
+    return out
+
+
+@dataclass
+class Network:
+    """Nodes and directed edges as arrays; ids map to indices through ``index``."""
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    node_files: tuple[str, str] = ("", "")
+    index: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index = {nid: i for i, nid in enumerate(self.nodes["id"])}
+        n = len(self.nodes)
+        self.n_nodes = n
+        self.n_edges = len(self.edges)
+        self.ids = self.nodes["id"].to_numpy()
+        self.names = self.nodes["name"].to_numpy()
+        self.kind = self.nodes["kind"].to_numpy()
+        self.lat = self.nodes["lat"].to_numpy(dtype=np.float64)
+        self.lon = self.nodes["lon"].to_numpy(dtype=np.float64)
+        self.move_chance = self.nodes["move_chance"].to_numpy(dtype=np.float64)
+        self.is_border = self.kind == "border_area"
+        self.is_field_office = np.array([k == "border_area" and str(nm).endswith(FIELD_OFFICE_SUFFIX)
+                                         for k, nm in zip(self.kind, self.names)])
+        self.src = self.edges["from"].map(self.index).to_numpy(dtype=np.int64)
+        self.dst = self.edges["to"].map(self.index).to_numpy(dtype=np.int64)
+        self.mode = self.edges["mode"].to_numpy()
+        self.km = self.edges["km"].to_numpy(dtype=np.float64)
+        self.days = self.edges["days"].to_numpy(dtype=np.float64)
+        self.cost = self.edges["cost_usd"].to_numpy(dtype=np.float64)
+        self.hazard = self.edges["hazard"].to_numpy(dtype=np.float64)
+        self.access = [tuple(a.split(";")) if a else () for a in self.edges["access"]]
+        order = np.argsort(self.src, kind="stable")
+        self.out_edges: list[np.ndarray] = [order[self.src[order] == i] for i in range(n)]
+        self.max_out = max((len(o) for o in self.out_edges), default=0)
+
+    @classmethod
+    def from_csv(cls, nodes_path: str | Path, edges_path: str | Path,
+                 speeds: dict[str, float] | None = None) -> "Network":
+        """Read and check the two tables; errors name the file, row and column."""
+        nodes_path, edges_path = Path(nodes_path), Path(edges_path)
+        nodes = _read_csv(nodes_path, "nodes", NODE_COLUMNS)
+        edges = _read_csv(edges_path, "edges", EDGE_COLUMNS)
+        for col in ("id", "kind"):
+            nodes[col] = nodes[col].str.strip()
+        dup = nodes["id"][nodes["id"].duplicated()]
+        if len(dup):
+            raise InputError(nodes_path, "id", f"duplicate node id {dup.iloc[0]!r}")
+        bad = nodes.index[~nodes["kind"].isin(NODE_KINDS)]
+        if len(bad):
+            i = bad[0]
+            raise InputError(nodes_path, f"row {i + 2}: kind",
+                             f"unknown kind {nodes.at[i, 'kind']!r} (one of {', '.join(NODE_KINDS)})")
+        nodes["lat"] = _floats(nodes, "lat", nodes_path, low=-90, high=90)
+        nodes["lon"] = _floats(nodes, "lon", nodes_path, low=-180, high=180)
+        nodes["move_chance"] = _floats(nodes, "move_chance", nodes_path, default=1.0, low=0.0, high=1.0)
+        ids = set(nodes["id"])
+        for col in ("from", "to", "mode"):
+            edges[col] = edges[col].str.strip()
+        for col in ("from", "to"):
+            unknown = edges.index[~edges[col].isin(ids)]
+            if len(unknown):
+                i = unknown[0]
+                raise InputError(edges_path, f"row {i + 2}: {col}", f"unknown node {edges.at[i, col]!r}")
+        bad = edges.index[~edges["mode"].isin(MODES)]
+        if len(bad):
+            i = bad[0]
+            raise InputError(edges_path, f"row {i + 2}: mode", f"unknown mode {edges.at[i, 'mode']!r} (one of {', '.join(MODES)})")
+        edges["km"] = _floats(edges, "km", edges_path, low=0.0)
+        speeds = speeds or {}
+        days = _floats(edges, "days", edges_path, default=-1.0, low=-1.0)
+        for i in np.flatnonzero(days < 0):
+            sp = speeds.get(edges.at[i, "mode"])
+            if not sp:
+                raise InputError(edges_path, f"row {i + 2}: days", "missing, and no speed for its mode")
+            days[i] = edges.at[i, "km"] / sp
+        edges["days"] = days
+        edges["cost_usd"] = _floats(edges, "cost_usd", edges_path, default=0.0, low=0.0)
+        edges["hazard"] = _floats(edges, "hazard", edges_path, default=0.0, low=0.0, high=1.0)
+        if "access" not in edges.columns:
+            edges["access"] = ""
+        edges["access"] = edges["access"].str.replace(" ", "").str.upper()
+        border_src = edges["from"].map(dict(zip(nodes["id"], nodes["kind"]))) == "border_area"
+        if border_src.any():
+            i = edges.index[border_src][0]
+            raise InputError(edges_path, f"row {i + 2}: from", "a border area is an end point and cannot have outgoing legs")
+        net = cls(nodes.reset_index(drop=True), edges.reset_index(drop=True), (str(nodes_path), str(edges_path)))
+        return net
+
+    def check_citizenships(self, labels: set[str], edges_path: str) -> None:
+        """Every label in an edge's ``access`` list must be a known citizenship."""
+        for i, acc in enumerate(self.access):
+            for a in acc:
+                if a not in labels:
+                    raise InputError(edges_path, f"row {i + 2}: access", f"unknown citizenship {a!r}")
+
+    def distance_to_border(self, usable: np.ndarray | None = None) -> np.ndarray:
+        """Shortest km from every node to the nearest border area over usable edges.
+
+        Dijkstra on the reversed graph (a few hundred nodes: plain Python is fine and
+        runs once per network change, never per day). Unreachable nodes get inf.
+        """
+        import heapq
+
+        usable = np.ones(self.n_edges, bool) if usable is None else usable
+        into: list[list[tuple[int, float]]] = [[] for _ in range(self.n_nodes)]
+        for e in np.flatnonzero(usable):
+            into[self.dst[e]].append((self.src[e], self.km[e]))
+        dist = np.full(self.n_nodes, np.inf)
+        heap = [(0.0, int(i)) for i in np.flatnonzero(self.is_border)]
+        for _, i in heap:
+            dist[i] = 0.0
+        heapq.heapify(heap)
+        while heap:
+            d, v = heapq.heappop(heap)
+            if d > dist[v]:
+                continue
+            for u, w in into[v]:
+                nd = d + w
+                if nd < dist[u]:
+                    dist[u] = nd
+                    heapq.heappush(heap, (nd, u))
+        return dist
+
+    def component(self, node: int) -> str:
+        """CBP component that counts encounters at a border area."""
+        return COMPONENT_OFO if self.is_field_office[node] else COMPONENT_BP

@@ -1,0 +1,123 @@
+"""Bad input: one line naming the file and the field, exit 2, no traceback, no output."""
+
+import copy
+
+import pytest
+
+from conftest import tiny_scenario, write_yaml
+from sim.cli import main
+
+
+def _break(sc: dict, path: str, value):
+    d = sc
+    keys = path.split(".")
+    for k in keys[:-1]:
+        d = d[k]
+    if value is KeyError:
+        del d[keys[-1]]
+    else:
+        d[keys[-1]] = value
+    return sc
+
+
+CASES = [
+    # (field path to change, new value, text expected in the message)
+    ("flavour", "x", "flavour: unknown key"),
+    ("departures.scale", -1, "departures.scale"),
+    ("departures.scale", "lots", "departures.scale"),
+    ("period.end", "2022-01-01", "period"),
+    ("spinup_start", "2024-01-01", "spinup_start"),
+    ("seeds", [-3], "seeds.0"),
+    ("departures.by_citizenship.VENEZUELA.origins", {"o_nowhere": 1.0}, "departures.by_citizenship.VENEZUELA.origins.o_nowhere: unknown node"),
+    ("departures.by_citizenship.VENEZUELA.origins", {"o_a": 0.4}, "origins"),
+    ("departures.by_citizenship.ATLANTIS", {"origins": {"o_a": 1.0}}, "unknown citizenship 'ATLANTIS'"),
+    ("border.removal_share", {"default": 1.5}, "border.removal_share"),
+    ("border.removal_share", {"NARNIA": 0.5}, "unknown citizenship 'NARNIA'"),
+    ("darien_exit_nodes", ["n_nowhere"], "darien_exit_nodes.0"),
+    ("network.nodes", "net/missing.csv", "missing.csv"),
+    ("departures.file", "nope.csv", "departures.file"),
+    ("random_numbers", "sometimes", "random_numbers"),
+    ("period", KeyError, "period"),
+]
+
+
+@pytest.mark.parametrize("field,value,expect", CASES)
+def test_bad_field_is_one_line_exit_2(tmp_path, capsys, field, value, expect):
+    sc = _break(copy.deepcopy(tiny_scenario(tmp_path)), field, value)
+    path = write_yaml(tmp_path / "bad.yaml", sc)
+    out = tmp_path / "out"
+    code = main(["run", str(path), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert expect in err, err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_validate_reports_the_same(tmp_path, capsys):
+    sc = _break(tiny_scenario(tmp_path), "departures.scale", -1)
+    code = main(["validate", str(write_yaml(tmp_path / "bad.yaml", sc))])
+    assert code == 2 and "bad.yaml: departures.scale" in capsys.readouterr().err
+
+
+def test_missing_file_and_bad_yaml(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "none.yaml")]) == 2
+    assert "none.yaml" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml: line" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("row,expect", [
+    ("2023-01,VENEZUELA,-5", "row 2: persons"),
+    ("2023-13,VENEZUELA,5", "row 2: month"),
+    ("2023-01,ATLANTIS,5", "row 2: citizenship"),
+    ("2023-01,VENEZUELA,many", "row 2: persons"),
+])
+def test_bad_departure_rows(tmp_path, capsys, row, expect):
+    sc = tiny_scenario(tmp_path)
+    (tmp_path / "dep.csv").write_text("month,citizenship,persons\n" + row + "\n")
+    assert main(["validate", str(write_yaml(tmp_path / "s.yaml", sc))]) == 2
+    err = capsys.readouterr().err
+    assert "dep.csv: " + expect in err
+
+
+@pytest.mark.parametrize("col,value,expect", [
+    ("to", "n_void", "row 2: to: unknown node"),
+    ("mode", "teleport", "row 2: mode"),
+    ("km", "-4", "row 2: km"),
+    ("hazard", "2", "row 2: hazard"),
+    ("access", "ATLANTIS", "row 2: access"),
+])
+def test_bad_edges(tmp_path, capsys, col, value, expect):
+    import pandas as pd
+
+    sc = tiny_scenario(tmp_path)
+    e = pd.read_csv(tmp_path / "net" / "edges.csv", dtype=str, keep_default_na=False)
+    e.loc[0, col] = value
+    e.to_csv(tmp_path / "net" / "edges.csv", index=False)
+    assert main(["validate", str(write_yaml(tmp_path / "s.yaml", sc))]) == 2
+    assert "edges.csv: " + expect in capsys.readouterr().err
+
+
+def test_extends_merges_and_rejects_cycles(tmp_path, capsys):
+    base = write_yaml(tmp_path / "base.yaml", tiny_scenario(tmp_path))
+    sub = tmp_path / "variants"
+    sub.mkdir()
+    write_yaml(sub / "v.yaml", {"extends": "../base.yaml", "name": "v", "departures": {"scale": 0.5}})
+    assert main(["validate", str(sub / "v.yaml")]) == 0
+    assert "'v'" in capsys.readouterr().out
+    write_yaml(tmp_path / "a.yaml", {"extends": "b.yaml"})
+    write_yaml(tmp_path / "b.yaml", {"extends": "a.yaml"})
+    assert main(["validate", str(tmp_path / "a.yaml")]) == 2
+    assert "circle" in capsys.readouterr().err
+    assert base.exists()
+
+
+def test_bad_cli_arguments_exit_2(tiny, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["run", str(tiny), "--replicates", "0"])
+    assert e.value.code == 2

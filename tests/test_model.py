@@ -1,0 +1,124 @@
+"""The model's invariants: nobody created or lost, determinism, Mesa agents."""
+
+import gc
+import weakref
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import tiny_scenario, write_departures, write_network, write_yaml
+from sim.groups import ACTIVE, DONE, WAITING
+from sim.inputs import Inputs
+from sim.model import RouteModel
+
+
+def run(path, seed=1):
+    return RouteModel(Inputs.load(path), seed).run()
+
+
+def test_ledger_balances_and_matches_rows(tiny):
+    m = run(tiny)
+    led = m.people_ledger()
+    assert led["balanced"]
+    g = m.groups
+    live = g.size[: g.n][(g.status[: g.n] == ACTIVE) | (g.status[: g.n] == WAITING)].sum()
+    assert live == led["travelling"] + led["waiting_to_retry"]
+    assert (g.size[: g.n][g.status[: g.n] == DONE] == 0).all()
+    assert (g.size[: g.n] >= 0).all()
+    # every metric the contract names shows up in this scenario
+    ts = m.timeseries()
+    assert {"departures", "darien_crossings", "encounters", "deaths", "removals", "released_us"} <= set(ts["metric"])
+
+
+def test_departures_match_the_schedule_in_expectation(tiny):
+    inp = Inputs.load(tiny)
+    m = RouteModel(inp, 3).run()
+    assert abs(m.ledger["spawned"] - inp.departures.sum()) < 4 * np.sqrt(inp.departures.sum() * 10)
+
+
+def test_same_seed_same_output_other_seed_different(tiny):
+    a, b, c = run(tiny, 5).timeseries(), run(tiny, 5).timeseries(), run(tiny, 6).timeseries()
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+
+
+def test_encounters_are_at_border_areas_with_cbp_names(tiny):
+    ts = run(tiny).timeseries()
+    assert set(ts.loc[ts["metric"] == "encounters", "place"]) <= {"El Paso Sector", "El Paso Field Office"}
+
+
+def test_title42_expels_only_while_in_force(tiny):
+    ts = run(tiny).timeseries()
+    ex = ts[ts["metric"] == "expulsions"]
+    assert len(ex) and (pd.to_datetime(ex["date"]) <= "2023-02-15").all()
+
+
+def test_agents_read_their_rows(tiny):
+    m = run(tiny)
+    agents = list(m.agents)
+    assert len(agents) == m.groups.n
+    a = m.group_agent(0)
+    assert a.size == m.groups.size[0] and a.citizenship in ("VENEZUELA", "MEXICO")
+    kids = [x for x in agents if x.parent is not None]
+    assert kids and all(k.parent.unique_id != k.unique_id for k in kids)
+    assert "node" in a.position or "edge" in a.position
+
+
+def test_model_is_garbage_collected(tiny):
+    m = run(tiny)
+    ref = weakref.ref(m)
+    m.remove_all_agents()
+    del m
+    gc.collect()
+    assert ref() is None
+
+
+def test_split_at_forks_gives_independent_choices(tmp_path):
+    sc = tiny_scenario(tmp_path, route_choice={"split_at_forks": True, "ofo_share": {"default": 0.2}})
+    m = run(write_yaml(tmp_path / "s.yaml", sc))
+    assert m.people_ledger()["balanced"]
+    # members of one party went different ways at the fork
+    assert (m.groups.parent[: m.groups.n] >= 0).sum() > 0
+
+
+# ---- hypothesis: random networks and schedules never create or lose anyone ----
+@st.composite
+def random_network(draw):
+    n_mid = draw(st.integers(1, 6))
+    mids = [f"n_{i}" for i in range(n_mid)]
+    nodes = [("o_0", "Origin", "origin", 0.0, 0.0, 1.0)]
+    nodes += [(m, m, "transit", 1.0 + i, 0.0, draw(st.floats(0.05, 1.0))) for i, m in enumerate(mids)]
+    nodes += [("b_0", "Yuma Sector", "border_area", 30.0, 0.0, 0.0), ("b_1", "Tucson Field Office", "border_area", 30.0, 1.0, 0.0)]
+    edges = []
+    order = ["o_0", *mids]
+    for i, a in enumerate(order):
+        later = order[i + 1:] + ["b_0", "b_1"]
+        targets = draw(st.lists(st.sampled_from(later), min_size=1, max_size=3, unique=True))
+        for b in targets:
+            edges.append((a, b, draw(st.sampled_from(["foot", "bus", "boat"])), draw(st.floats(1, 2000)),
+                          draw(st.floats(0.05, 4.0)), draw(st.floats(0, 600)), draw(st.sampled_from([0.0, 0.001, 0.05]))))
+    return nodes, edges
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(net=random_network(), persons=st.lists(st.integers(0, 3000), min_size=2, max_size=2),
+       split=st.booleans(), mode=st.sampled_from(["common", "single"]), seed=st.integers(0, 10_000))
+def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, persons, split, mode, seed):
+    tmp = tmp_path_factory.mktemp("rand")
+    sc = tiny_scenario(tmp)
+    write_network(tmp / "net", *net)
+    write_departures(tmp / "dep.csv", [("2023-01", "CUBA", persons[0]), ("2023-02", "OTHER", persons[1])])
+    sc["darien_exit_nodes"] = []
+    sc["random_numbers"] = mode
+    sc["departures"]["by_citizenship"] = {"CUBA": {"origins": {"o_0": 1.0}}, "OTHER": {"origins": {"o_0": 1.0}}}
+    sc["route_choice"] = {"split_at_forks": split}
+    m = run(write_yaml(tmp / "s.yaml", sc), seed)
+    led = m.people_ledger()
+    assert led["balanced"], led
+    g = m.groups
+    st_ = g.status[: g.n]
+    assert g.size[: g.n][st_ != DONE].sum() == led["travelling"] + led["waiting_to_retry"]
+    ts = m.timeseries()
+    assert (ts["value"] > 0).all()
