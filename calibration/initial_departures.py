@@ -9,7 +9,9 @@ encounters are repeat crossings by the expelled, so first attempts are
 encounters - expelled_retry * Title-42 expulsions. Months after September 2023
 (beyond the CBP table) hold the July-September 2023 level, scaled for the Darién
 nationalities by the observed Darién monthly trend (Panama SNM). Spin-up months
-before October 2022 repeat October 2022.
+before October 2022 repeat October 2022. 2024 runs the 2023 behaviour forward: each
+month of 2024 repeats the same month of 2023 (no defensible driver of 2024 departures
+is in the data; policy scenarios change flows only through their levers).
 
 Run:  python calibration/initial_departures.py  (writes scenarios/data/departures_fy2023.csv)
 """
@@ -29,6 +31,7 @@ LAG_MONTHS = {c: 1 for c in ("VENEZUELA", "ECUADOR", "COLOMBIA", "HAITI", "CHINA
                              "PERU", "BRAZIL", "CUBA", "NICARAGUA", "HONDURAS")}
 DARIEN_TREND = {"VENEZUELA", "ECUADOR", "HAITI", "CHINA", "INDIA", "OTHER"}
 FIRST, LAST = pd.Period("2022-06", "M"), pd.Period("2023-12", "M")
+FORWARD_TO = pd.Period("2025-06", "M")
 
 
 def main() -> None:
@@ -59,6 +62,10 @@ def main() -> None:
                     v = tail * dar.get(min(m + 0, dar.index[-1]), ref) / ref
             rows.append({"month": str(m), "citizenship": c, "persons": round(float(v))})
     out = pd.DataFrame(rows)
+    for m in pd.period_range(LAST + 1, FORWARD_TO, freq="M"):
+        same = out[out["month"] == str(pd.Period(year=2023, month=m.month, freq="M"))].copy()
+        same["month"] = str(m)
+        out = pd.concat([out, same], ignore_index=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(OUT, index=False)
     print(f"wrote {OUT} ({len(out)} rows, {out['persons'].sum():,} persons)")

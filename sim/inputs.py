@@ -53,6 +53,13 @@ class Inputs:
         for i, n in enumerate(sc.darien_exit_nodes):
             if n not in net.index:
                 raise InputError(path, f"darien_exit_nodes.{i}", f"unknown node {n!r}")
+        for i, lever in enumerate(sc.policies):
+            for field, node in lever.nodes_used():
+                if node not in net.index:
+                    raise InputError(path, f"policies.{i}.{field}", f"unknown node {node!r}")
+            for field, leg in lever.legs_used():
+                if leg not in net.edge_index:
+                    raise InputError(path, f"policies.{i}.{field}", f"no leg from {leg[0]!r} to {leg[1]!r} in the network")
         dates = pd.date_range(sc.spinup_start, sc.period.end, freq="D")
         sched = read_schedule(sc.departures.file, dates, sc.departures.by_citizenship, path)
         sched *= sc.departures.scale

@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 from mesa import Model
+from mesa.time import Schedule
 from scipy.special import ndtri
 
 from sim.agents import MigrantGroup
@@ -34,7 +35,7 @@ from sim.inputs import Inputs
 from sim.streams import Streams, binomial_from_uniform, derive_keys, multinomial_from_uniforms, name_id, poisson_from_uniform
 
 METRICS = ("departures", "darien_crossings", "encounters", "deaths", "removals",
-           "released_us", "expulsions", "retries")
+           "released_us", "expulsions", "retries", "interdictions")
 MAX_PASSES = 8
 # decision ids folded into derived keys (names hashed once, stable across versions)
 ROUTE, OUTCOME, SPAWN = name_id("route"), name_id("outcome"), name_id("spawn")
@@ -99,6 +100,15 @@ class RouteModel(Model):
         self._active = np.zeros(0, np.int64)
         self._waiting = np.zeros(0, np.int64)
         self._new_rows: list[np.ndarray] = []
+        self._callbacks: list[Callable] = []  # Mesa holds events weakly; levers' closures live here
+        self.node_checks: dict[int, dict[str, Callable]] = {}
+        self.charters: dict[str, tuple] = {}
+        self._stack: dict[str, list[tuple[str, object]]] = {}
+        nd, nc = self.n_days, len(CITIZENSHIPS)
+        self.tally_enc = np.zeros((nd, nc))
+        self.tally_rem = np.zeros((nd, nc))
+        self.tally_node_arr = np.zeros((nd, net.n_nodes))
+        self.tally_node_rem = np.zeros((nd, net.n_nodes))
         self._setup_behaviour()
         self._setup_departures()
         self._schedule_policies()
@@ -112,11 +122,15 @@ class RouteModel(Model):
         nc = len(CITIZENSHIPS)
         self.hazard = net.hazard * sc.hazards.hazard_scale
         self.move_chance = net.move_chance.copy()
-        self.edge_open = np.ones((nc, net.n_edges), dtype=bool)
+        self.access_base = np.ones((nc, net.n_edges), dtype=bool)
         for e, acc in enumerate(net.access):
             if acc:
-                self.edge_open[:, e] = False
-                self.edge_open[[CODE[a] for a in acc], e] = True
+                self.access_base[:, e] = False
+                self.access_base[[CODE[a] for a in acc], e] = True
+        self.edge_open = self.access_base.copy()
+        self._access: dict[str, tuple[int, list[int], bool | None]] = {}
+        self._closed: dict[str, tuple[list[int], list[int]]] = {}
+        self.node_penalty = np.ones(net.n_nodes)
         self.robbable = np.isin(net.mode, ("foot", "bus"))
         self.darien_exit = np.zeros(net.n_nodes, bool)
         self.darien_exit[[net.index[n] for n in sc.darien_exit_nodes]] = True
@@ -124,8 +138,14 @@ class RouteModel(Model):
         self.split_at_forks = sc.route_choice.split_at_forks
         b = sc.border
         self.expel_share = self._per_cit(b.title42_expel_share)
-        self.removal_share = self._per_cit(b.removal_share)
-        self.title42 = b.title42_end is not None and self.inputs.day_of(b.title42_end) >= 0
+        self.removal_share_base = self._per_cit(b.removal_share)
+        self._base = {
+            "title42": b.title42_end is not None and self.inputs.day_of(b.title42_end) >= 0,
+            "removal_share": self.removal_share_base,
+            "expelled_retry": b.expelled_retry,
+            "removed_retry": b.removed_retry,
+            "cbp_one_per_day": None,
+        }
         # padded out-edges per node for vectorised choice
         K = max(net.max_out, 1)
         self.outpad = np.full((net.n_nodes, K), -1, dtype=np.int64)
@@ -159,7 +179,12 @@ class RouteModel(Model):
         pref = np.ones((len(CITIZENSHIPS), net.n_edges))
         pref[:, to_fo] = self.ofo_share[:, None]
         pref[:, to_bp] = 1.0 - self.ofo_share[:, None]
+        w = w * self.node_penalty[net.dst]
         self.weights = pref * w[None, :] * self.edge_open
+        # an origin with no leg a citizenship may use: its people do not set out
+        out_w = np.zeros((len(CITIZENSHIPS), net.n_nodes))
+        np.add.at(out_w.T, net.src, self.weights.T)
+        self.can_leave = out_w > 0
 
     def _setup_departures(self) -> None:
         """Pairs (citizenship, origin) with their share, key and party/money laws."""
@@ -196,19 +221,150 @@ class RouteModel(Model):
 
     def _schedule_policies(self) -> None:
         b = self.scenario_spec.border
-        if self.title42:
+        if self._base["title42"]:
             end = self.inputs.day_of(b.title42_end) + 1  # first day under Title 8
             self.at_day(end, self._end_title42)
+        for i, lever in enumerate(self.scenario_spec.policies):
+            lever.install(self, i)
 
     def at_day(self, day: int, fn: Callable[[], None]) -> None:
         """Run ``fn`` between day-1 and ``day`` (at once if ``day`` <= today)."""
         if day <= self.day:
             fn()
         elif day < self.n_days:
-            self.schedule_event(fn, at=day + 0.5)
+            def event(fn=fn):  # a named function: Mesa refuses lambdas and holds events weakly
+                fn()
+
+            self._callbacks.append(event)
+            self.schedule_event(event, at=day + 0.5)
+
+    def every_day(self, fn: Callable[[], None], start: int, end: int, tag: str = "") -> None:
+        """Run ``fn`` before each day in [start, end) (a Mesa recurring event)."""
+        start = max(start, self.day)
+        if start >= min(end, self.n_days):
+            return
+        def event(fn=fn):
+            fn()
+
+        self._callbacks.append(event)
+        self.schedule_recurring(event, Schedule(interval=1.0, start=start + 0.5, end=min(end, self.n_days) - 0.5))
 
     def _end_title42(self) -> None:
-        self.title42 = False
+        self._base["title42"] = False
+
+    # ------------------------------------------------------------------ regimes
+    def push(self, attr: str, tag: str, value) -> None:
+        """A lever sets ``attr`` while it lasts; the latest started wins."""
+        self._stack.setdefault(attr, []).append((tag, value))
+        self._changed(attr)
+
+    def pop(self, attr: str, tag: str) -> None:
+        st = self._stack.get(attr, [])
+        self._stack[attr] = [x for x in st if x[0] != tag]
+        self._changed(attr)
+
+    def current(self, attr: str):
+        st = self._stack.get(attr)
+        return st[-1][1] if st else self._base[attr]
+
+    def _changed(self, attr: str) -> None:
+        if attr.startswith("move_chance:"):
+            n = int(attr.split(":")[1])
+            st = self._stack.get(attr)
+            self.move_chance[n] = st[-1][1] if st else self.network.move_chance[n]
+
+    @property
+    def title42(self) -> bool:
+        return bool(self.current("title42"))
+
+    def set_access(self, tag: str, cit: int, edges: list[int], open_: bool | None) -> None:
+        """A visa lever opens (True) or closes (False) legs for a citizenship; None ends it."""
+        if open_ is None:
+            self._access.pop(tag, None)
+        else:
+            self._access[tag] = (cit, edges, open_)
+        self._recompute_access()
+
+    def set_closed(self, tag: str, cits: list[int], edges: list[int], closed: bool) -> None:
+        if closed:
+            self._closed[tag] = (cits, edges)
+        else:
+            self._closed.pop(tag, None)
+        self._recompute_access()
+
+    def _recompute_access(self) -> None:
+        eo = self.access_base.copy()
+        for cit, edges, open_ in self._access.values():  # in start order: later wins
+            eo[cit, edges] = open_
+        for cits, edges in self._closed.values():
+            eo[np.ix_(cits, edges)] = False
+        self.edge_open = eo
+        self.refresh_route_weights()
+
+    # ------------------------------------------------------------------ lever actions
+    @staticmethod
+    def binomial(n, p, u) -> np.ndarray:
+        return binomial_from_uniform(n, np.broadcast_to(p, np.shape(n)), u)
+
+    def take_capacity(self, rows: np.ndarray, want: np.ndarray, state: dict, key: str) -> np.ndarray:
+        """Serve ``want`` per row from a shared capacity, in key order (not row order),
+        so the same groups are served whatever other groups exist."""
+        order = np.argsort(self.groups.key[rows], kind="stable")
+        w = want[order]
+        cap = int(state[key])
+        before = np.cumsum(w) - w
+        got_sorted = np.clip(cap - before, 0, w)
+        got = np.empty_like(got_sorted)
+        got[order] = got_sorted
+        state[key] -= float(got.sum())
+        return got
+
+    def remove_people(self, rows, counts, place, t: int, retry_share: float, retry_days: float, tag: str) -> None:
+        """``counts`` members of each row are removed to their origin; some set out again."""
+        g = self.groups
+        m = counts > 0
+        if not m.any():
+            return
+        rows, counts, place = rows[m], counts[m], np.broadcast_to(place, m.shape)[m]
+        u = self.streams.uniform(tag + "/retry", t, g.key[rows])
+        again = self.binomial(counts, retry_share, u)
+        home = counts - again
+        g.size[rows] -= counts
+        self.ledger["removed_home"] += int(home.sum())
+        self.recorder.add("removals", g.cit[rows], place, counts)
+        np.add.at(self.tally_node_rem[t], place, counts)
+        np.add.at(self.tally_rem[t], g.cit[rows], counts)
+        r = np.flatnonzero(again > 0)
+        if len(r):
+            kids = g.copy_rows(rows[r], size=again[r], parent=rows[r], born=np.full(len(r), t))
+            self._new_rows.append(kids)
+            self._wait(kids, g.origin[kids], rows[r], name_id(tag), retry_days, t)
+        gone = rows[g.size[rows] == 0]
+        g.status[gone] = DONE
+        g.fate[gone] = F_REMOVED_HOME
+
+    def send_back(self, rows, counts, node: int, t: int, tag: str) -> None:
+        """``counts`` members of each row are taken to ``node`` and go on from there."""
+        g = self.groups
+        m = counts > 0
+        if not m.any():
+            return
+        rows, counts = rows[m], counts[m]
+        self.recorder.add("interdictions", g.cit[rows], g.node[rows], counts)
+        whole = counts == g.size[rows]
+        part = rows[~whole]
+        if len(part):
+            kids = g.copy_rows(part, size=counts[~whole], parent=part, born=np.full(len(part), t),
+                               key=derive_keys(g.key[part], t, name_id(tag)))
+            g.size[part] -= counts[~whole]
+            self._new_rows.append(kids)
+            self._active = np.concatenate([self._active, kids])
+            moved = np.concatenate([rows[whole], kids])
+        else:
+            moved = rows[whole]
+        g.node[moved] = node
+        g.edge[moved] = -1
+        g.budget[moved] = 0.0
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
@@ -245,7 +401,8 @@ class RouteModel(Model):
             self._active = np.concatenate([self._active, rows])
 
     def _spawn(self, t: int) -> None:
-        lam = self.inputs.departures[t, self.pair_cit] * self.departure_factor[self.pair_cit] * self.pair_share
+        lam = (self.inputs.departures[t, self.pair_cit] * self.departure_factor[self.pair_cit] * self.pair_share
+               * self.can_leave[self.pair_cit, self.pair_origin])
         u = self.streams.uniform("departures", t, self.pair_key)
         n = poisson_from_uniform(lam, u)
         pos = np.flatnonzero(n > 0)
@@ -350,6 +507,17 @@ class RouteModel(Model):
             ex = self.darien_exit[nodes]
             if ex.any():
                 self.recorder.add("darien_crossings", g.cit[arrived[ex]], nodes[ex], g.size[arrived[ex]])
+            np.add.at(self.tally_node_arr[t], nodes, g.size[arrived])
+            if self.node_checks:
+                for n, checks in list(self.node_checks.items()):
+                    if checks:
+                        here = arrived[nodes == n]
+                        for check in list(checks.values()):
+                            if len(here):
+                                check(here, t, p)
+                                here = here[(g.status[here] == ACTIVE) & (g.node[here] == n)]
+                arrived = arrived[g.status[arrived] == ACTIVE]
+                nodes = g.node[arrived]
             stop = (self.move_chance[nodes] < 1.0) | net.is_border[nodes]
             g.budget[arrived[stop]] = 0.0
 
@@ -426,16 +594,38 @@ class RouteModel(Model):
         rows = act[(g.status[act] == ACTIVE) & (g.edge[act] < 0) & net.is_border[g.node[act]]]
         if not len(rows):
             return
+        cap = self.current("cbp_one_per_day")
+        if cap is not None:
+            # Field Operations sees people by appointment: the rest wait at the port
+            fo = net.is_field_office[g.node[rows]]
+            if fo.any():
+                fo_rows = rows[fo]
+                order = np.argsort(g.key[fo_rows], kind="stable")
+                seen = np.zeros(len(fo_rows), bool)
+                seen[order] = np.cumsum(g.size[fo_rows][order]) <= cap
+                rows = np.concatenate([rows[~fo], fo_rows[seen]])
+                if not len(rows):
+                    return
         b = self.scenario_spec.border
         cit, area, size = g.cit[rows], g.node[rows], g.size[rows]
         self.recorder.add("encounters", cit, area, size)
+        np.add.at(self.tally_enc[t], cit, size)
         ex = self.expel_share[cit] if self.title42 else np.zeros(len(rows))
-        rm = self.removal_share[cit]
-        er, rr = b.expelled_retry, b.removed_retry
+        rm = self.current("removal_share")[cit]
+        er, rr = self.current("expelled_retry"), self.current("removed_retry")
         probs = np.stack([ex * er, ex * (1 - er), (1 - ex) * rm * rr, (1 - ex) * rm * (1 - rr),
                           (1 - ex) * (1 - rm)], axis=1)
         u = self.streams.uniform("outcome", t, g.key[rows][:, None], np.arange(5)[None, :])
         c = multinomial_from_uniforms(size, probs, u)
+        np.add.at(self.tally_rem[t], cit, c[:, 2] + c[:, 3])
+        charter_rows = []
+        for tag, (cc, state, retry_share, retry_days) in self.charters.items():
+            # people of that citizenship held under Title 8 fill the charter's seats
+            sel = np.flatnonzero((cit == cc) & (c[:, 4] > 0))
+            if len(sel) and state["seats"] >= 1:
+                got = self.take_capacity(rows[sel], c[sel, 4], state, "seats")
+                c[sel, 4] -= got
+                charter_rows.append((sel, got, tag, retry_share, retry_days))
         self.recorder.add("expulsions", cit, area, c[:, 0] + c[:, 1])
         self.recorder.add("removals", cit, area, c[:, 2] + c[:, 3])
         self.recorder.add("released_us", cit, area, c[:, 4])
@@ -462,6 +652,18 @@ class RouteModel(Model):
             r = rows[r_only]
             g.size[r] = c[r_only, 2]
             self._wait(r, g.origin[r], r, 2, b.removed_retry_days, t)
+        for sel, got, tag, retry_share, retry_days in charter_rows:
+            # charter removals leave from the row: size it back up, then remove
+            m = got > 0
+            if not m.any():
+                continue
+            r = rows[sel[m]]
+            src = r
+            # removals are taken from a fresh row so the retry rows above keep their state
+            kids = g.copy_rows(src, size=got[m], parent=src, born=np.full(len(src), t),
+                               status=np.full(len(src), ACTIVE), key=derive_keys(g.key[src], t, name_id(tag)))
+            self._new_rows.append(kids)
+            self.remove_people(kids, got[m], area[sel[m]], t, retry_share, retry_days, tag)
 
     def _wait(self, rows, node, parent_rows, cat: int, mean_days: float, t: int) -> None:
         """Members who will try again: they wait at ``node`` for a geometric delay."""
@@ -477,7 +679,7 @@ class RouteModel(Model):
         delay = np.maximum(delay, 1).astype(np.int64)
         g.wait_until[rows] = t + delay
         g.money[rows] += self.scenario_spec.hazards.earn_usd_per_day * delay
-        g.fate[rows] = F_SPLIT * 0
+        g.fate[rows] = 0
         self._waiting = np.concatenate([self._waiting, rows])
 
     def _end_day(self, t: int) -> None:

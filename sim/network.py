@@ -93,6 +93,7 @@ class Network:
         self.cost = self.edges["cost_usd"].to_numpy(dtype=np.float64)
         self.hazard = self.edges["hazard"].to_numpy(dtype=np.float64)
         self.access = [tuple(a.split(";")) if a else () for a in self.edges["access"]]
+        self.edge_index = {(self.ids[a], self.ids[b]): e for e, (a, b) in enumerate(zip(self.src, self.dst))}
         order = np.argsort(self.src, kind="stable")
         self.out_edges: list[np.ndarray] = [order[self.src[order] == i] for i in range(n)]
         self.max_out = max((len(o) for o in self.out_edges), default=0)

@@ -18,28 +18,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.citizenship import CITIZENSHIPS
 from sim.errors import InputError
-
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNeg = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+from sim.policies import LEVER_TYPES, LeverSpec
+from sim.schema import NonNeg, Positive, Share, Strict, check_citizenships
 # keys whose values are file paths, resolved against the YAML file that sets them
 PATH_KEYS = {("network", "nodes"), ("network", "edges"), ("departures", "file"), ("observed",)}
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _check_labels(d: dict[str, Any], allow_default: bool = True) -> dict[str, Any]:
-    for k in d:
-        if k == "default" and allow_default:
-            continue
-        if k not in CITIZENSHIPS:
-            raise ValueError(f"unknown citizenship {k!r}")
+    check_citizenships(d, allow_default)
     return d
 
 
@@ -209,6 +199,7 @@ class Scenario(Strict):
     seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [1], min_length=1)
     random_numbers: Literal["common", "single"] = "common"
     observed: str | None = Field(None, description="folder of observed figures for the plots")
+    policies: list[LeverSpec] = Field(default_factory=list, description="dated policy levers (see sim/policies.py)")
 
     @model_validator(mode="after")
     def _dates(self):
@@ -270,7 +261,9 @@ def read_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
 
 
 def _loc(err: dict) -> str:
-    return ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    """Field path as the user wrote it: without pydantic's union tags and validator names."""
+    return ".".join(str(p) for p in err["loc"]
+                    if not (isinstance(p, str) and (p.startswith("function-") or p in LEVER_TYPES)))
 
 
 def validate_raw(raw: dict, path: str | Path) -> Scenario:
@@ -281,6 +274,11 @@ def validate_raw(raw: dict, path: str | Path) -> Scenario:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
+        elif err["type"] == "union_tag_invalid":
+            raise InputError(path, _loc(err) + ".type", f"unknown lever type {err['input'].get('type')!r} "
+                             f"(one of {', '.join(LEVER_TYPES)})") from None
+        elif err["type"] == "union_tag_not_found":
+            raise InputError(path, _loc(err) + ".type", f"missing (one of {', '.join(LEVER_TYPES)})") from None
         raise InputError(path, _loc(err) or "scenario", msg) from None
 
 

@@ -1,0 +1,221 @@
+"""Each lever moves what it should, from its start, and leaves the rest alone.
+
+The tiny network (tests/conftest.py): VENEZUELA leaves o_a, forks at n_fork between a
+jungle leg (exit n_jungle_exit, a Darién-like station) and a boat detour, and reaches
+n_city; MEXICO goes o_b -> n_city; n_city leads to El Paso Sector (Border Patrol) and
+El Paso Field Office. Period 2023-01-15..2023-03-31, Title 42 until 2023-02-15.
+With common random numbers, series a lever cannot reach are compared for equality, not
+within noise.
+"""
+
+import copy
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import tiny_scenario, write_yaml
+from sim.cli import main
+from sim.inputs import Inputs
+from sim.model import RouteModel
+
+START = "2023-02-10"
+D0 = dt.date(2023, 2, 10)
+
+
+def run_ts(tmp_path, policies, name="s", seed=1, **over):
+    sc = tiny_scenario(tmp_path, **over)
+    sc["policies"] = policies
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc)), seed).run()
+    assert m.people_ledger()["balanced"]
+    return m.timeseries(), m
+
+
+def series(ts, metric, nat=None, place=None, before=None, after=None):
+    d = ts[ts["metric"] == metric]
+    if nat:
+        d = d[d["nationality"] == nat]
+    if place:
+        d = d[d["place"] == place]
+    if before:
+        d = d[d["date"] < before]
+    if after:
+        d = d[d["date"] >= after]
+    return d.reset_index(drop=True)
+
+
+@pytest.fixture
+def base(tmp_path):
+    return run_ts(tmp_path, [], "base")[0]
+
+
+def same(a, b):
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+def test_panama_flights_remove_at_the_station_from_their_start(tmp_path, base):
+    lever = {"type": "panama_removal_flights", "start": START, "nodes": ["n_jungle_exit"],
+             "seats_per_week": 700, "citizenships": ["VENEZUELA"], "selected_share": 0.8}
+    ts, _ = run_ts(tmp_path, [lever])
+    rem = series(ts, "removals", place="n_jungle_exit")
+    assert rem["value"].sum() > 0 and (rem["date"] >= D0).all()
+    assert rem.groupby("date")["value"].sum().max() <= 700  # never beyond a week's seats in a day
+    same(series(ts, "encounters", before=D0), series(base, "encounters", before=D0))
+    same(series(ts, "encounters", "MEXICO"), series(base, "encounters", "MEXICO"))
+    assert series(ts, "encounters", "VENEZUELA", after=D0)["value"].sum() < \
+        series(base, "encounters", "VENEZUELA", after=D0)["value"].sum()
+
+
+def test_charters_remove_only_their_citizenship_under_title8(tmp_path, base):
+    lever = {"type": "deportation_charters", "start": START, "citizenship": "MEXICO",
+             "flights_per_month": 30, "seats_per_flight": 100}
+    ts, _ = run_ts(tmp_path, [lever])
+    extra = series(ts, "removals", "MEXICO", after=D0)["value"].sum() - series(base, "removals", "MEXICO", after=D0)["value"].sum()
+    assert extra > 0
+    assert series(ts, "released_us", "MEXICO", after=D0)["value"].sum() < series(base, "released_us", "MEXICO", after=D0)["value"].sum()
+    same(series(ts, "removals", before=D0), series(base, "removals", before=D0))
+    same(series(ts, "encounters", "VENEZUELA"), series(base, "encounters", "VENEZUELA"))
+
+
+def test_visa_closing_the_only_leg_stops_departures(tmp_path, base):
+    lever = {"type": "visa_regime", "start": START, "citizenship": "MEXICO", "legs": [["o_b", "n_city"]], "open": False}
+    ts, _ = run_ts(tmp_path, [lever])
+    assert series(ts, "departures", "MEXICO", after=D0)["value"].sum() == 0
+    same(series(ts, "departures", "MEXICO", before=D0), series(base, "departures", "MEXICO", before=D0))
+    same(series(ts, "encounters", "VENEZUELA"), series(base, "encounters", "VENEZUELA"))
+
+
+def test_visa_opening_a_restricted_leg(tmp_path):
+    from conftest import TINY_EDGES, write_network
+    import pandas as pd
+
+    sc_ts, m0 = run_ts(tmp_path, [])
+    e = pd.read_csv(tmp_path / "net" / "edges.csv", dtype=str, keep_default_na=False)
+    e.loc[len(e)] = ["o_a", "n_city", "air", "4000", "1.0", "300", "0", "CUBA", "test"]
+    e.to_csv(tmp_path / "net" / "edges.csv", index=False)
+    sc = tiny_scenario(tmp_path)
+    write_network  # the network files were written by tiny_scenario; edges edited above
+    e.to_csv(tmp_path / "net" / "edges.csv", index=False)
+    sc["policies"] = []
+    closed = RouteModel(Inputs.load(write_yaml(tmp_path / "c.yaml", sc)), 1).run().timeseries()
+    sc["policies"] = [{"type": "visa_regime", "start": START, "citizenship": "VENEZUELA",
+                       "legs": [["o_a", "n_city"]], "open": True}]
+    opened = RouteModel(Inputs.load(write_yaml(tmp_path / "o.yaml", sc)), 1).run().timeseries()
+    # flying straight to the border city skips the jungle: fewer crossings after the opening
+    assert series(opened, "darien_crossings", after=D0)["value"].sum() < series(closed, "darien_crossings", after=D0)["value"].sum()
+    same(series(opened, "darien_crossings", before=D0), series(closed, "darien_crossings", before=D0))
+
+
+def test_closure_of_a_place_diverts_flows(tmp_path, base):
+    ts, _ = run_ts(tmp_path, [{"type": "closure", "start": START, "node": "n_detour"}])
+    after = dt.date(2023, 2, 12)
+    assert series(ts, "darien_crossings", after=after)["value"].sum() > series(base, "darien_crossings", after=after)["value"].sum()
+    same(series(ts, "darien_crossings", before=D0), series(base, "darien_crossings", before=D0))
+
+
+def test_closure_with_an_end_reopens(tmp_path):
+    lever = {"type": "closure", "start": "2023-01-01", "end": "2023-01-31", "leg": ["o_b", "n_city"]}
+    ts, _ = run_ts(tmp_path, [lever])
+    dep = series(ts, "departures", "MEXICO")
+    assert dep[dep["date"] <= dt.date(2023, 1, 31)]["value"].sum() == 0
+    assert dep[dep["date"] > dt.date(2023, 1, 31)]["value"].sum() > 0
+
+
+@pytest.mark.parametrize("action", ["return_to", "remove"])
+def test_enforcement_catches_people_at_the_place(tmp_path, base, action):
+    lever = {"type": "enforcement", "start": START, "node": "n_city", "interdiction_share": 0.3,
+             "action": action, "citizenships": ["MEXICO"]}
+    if action == "return_to":
+        lever["return_to"] = "o_b"
+    ts, _ = run_ts(tmp_path, [lever])
+    metric = "interdictions" if action == "return_to" else "removals"
+    caught = series(ts, metric, "MEXICO", place="n_city")
+    assert caught["value"].sum() > 0 and (caught["date"] >= D0).all()
+    same(series(ts, "encounters", "VENEZUELA"), series(base, "encounters", "VENEZUELA"))
+    same(series(ts, "encounters", before=D0), series(base, "encounters", before=D0))
+
+
+def test_enforcement_throttle_slows_the_place(tmp_path, base):
+    ts, _ = run_ts(tmp_path, [{"type": "enforcement", "start": START, "node": "n_city", "move_chance": 0.05}])
+    assert series(ts, "encounters", after=D0)["value"].sum() < 0.7 * series(base, "encounters", after=D0)["value"].sum()
+
+
+def test_title42_kept_expels_after_its_end(tmp_path, base):
+    ts, _ = run_ts(tmp_path, [{"type": "processing_regime", "start": "2023-02-16", "title42": True}])
+    late = dt.date(2023, 2, 16)
+    assert series(base, "expulsions", after=late)["value"].sum() == 0
+    assert series(ts, "expulsions", after=late)["value"].sum() > 0
+    same(series(ts, "encounters", before=late), series(base, "encounters", before=late))
+
+
+def test_cbp_one_capacity_caps_field_office_encounters(tmp_path, base):
+    ts, _ = run_ts(tmp_path, [{"type": "processing_regime", "start": START, "cbp_one_per_day": 20}],
+                   route_choice={"ofo_share": {"default": 0.6}})
+    fo = series(ts, "encounters", place="El Paso Field Office", after=D0).groupby("date")["value"].sum()
+    assert fo.max() <= 20 + 40  # a whole party of at most max size may not be split: see model._encounter
+    assert len(fo) > 5
+
+
+def test_removal_share_regime_and_overlap_composition(tmp_path, base):
+    hi = {"type": "processing_regime", "start": "2023-02-20", "end": "2023-03-10", "removal_share": {"default": 0.9}}
+    lo = {"type": "processing_regime", "start": "2023-03-01", "end": "2023-03-05", "removal_share": {"default": 0.0}}
+    ts, _ = run_ts(tmp_path, [hi, lo])
+    rem = series(ts, "removals").groupby("date")["value"].sum()
+    enc = series(ts, "encounters").groupby("date")["value"].sum()
+    share = (rem / enc).fillna(0)
+    inside_lo = share[(share.index >= dt.date(2023, 3, 1)) & (share.index <= dt.date(2023, 3, 5))]
+    inside_hi = share[(share.index >= dt.date(2023, 2, 20)) & (share.index < dt.date(2023, 3, 1))]
+    assert (inside_lo == 0).all()  # the later lever wins while both last
+    assert inside_hi.mean() > 0.7
+
+
+def test_deterrence_lowers_departures_after_removals_and_zero_strength_is_off(tmp_path):
+    charters = {"type": "deportation_charters", "start": "2023-01-20", "citizenship": "MEXICO",
+                "flights_per_month": 60, "seats_per_flight": 100}
+    det = {"type": "deterrence", "start": "2023-01-20", "strength": 20, "delay_days": 5, "window_days": 10}
+    a, _ = run_ts(tmp_path, [charters], "a")
+    b, _ = run_ts(tmp_path, [charters, det], "b")
+    c, _ = run_ts(tmp_path, [charters, {**det, "strength": 0}], "c")
+    late = dt.date(2023, 2, 15)
+    assert series(b, "departures", "MEXICO", after=late)["value"].sum() < 0.9 * series(a, "departures", "MEXICO", after=late)["value"].sum()
+    same(a, c)
+
+
+def test_ledger_holds_with_every_lever_on(tmp_path):
+    levers = [
+        {"type": "panama_removal_flights", "start": "2023-01-20", "nodes": ["n_jungle_exit"], "flights_per_week": 2, "seats_per_flight": 50},
+        {"type": "deportation_charters", "start": "2023-01-25", "citizenship": "VENEZUELA", "flights_per_month": 4, "seats_per_flight": 100},
+        {"type": "visa_regime", "start": "2023-03-01", "citizenship": "MEXICO", "legs": [["o_b", "n_city"]], "open": False},
+        {"type": "closure", "start": "2023-02-01", "end": "2023-02-20", "node": "n_detour"},
+        {"type": "enforcement", "start": "2023-01-15", "node": "n_city", "interdiction_share": 0.1, "action": "return_to", "return_to": "n_fork"},
+        {"type": "enforcement", "start": "2023-01-15", "node": "n_fork", "interdiction_share": 0.05, "move_chance": 0.4},
+        {"type": "processing_regime", "start": "2023-02-01", "title42": True, "cbp_one_per_day": 50, "expelled_retry": 0.9},
+        {"type": "deterrence", "start": "2023-01-10", "strength": 3},
+    ]
+    for seed in (1, 2, 3):
+        ts, m = run_ts(tmp_path, levers, f"all{seed}", seed=seed)
+        assert (ts["value"] > 0).all()
+
+
+BAD = [
+    ({"type": "teleport", "start": START}, "policies.0.type: unknown lever type 'teleport'"),
+    ({"start": START}, "policies.0.type: missing"),
+    ({"type": "panama_removal_flights", "start": START, "nodes": ["n_nowhere"], "seats_per_week": 5}, "policies.0.nodes.0: unknown node"),
+    ({"type": "panama_removal_flights", "start": START, "nodes": ["n_jungle_exit"], "seats_per_week": -5}, "policies.0.seats_per_week: Input should be greater than or equal to 0"),
+    ({"type": "panama_removal_flights", "start": START, "nodes": ["n_jungle_exit"], "seats_per_week": 5, "selected_share": 1.5}, "policies.0.selected_share"),
+    ({"type": "deportation_charters", "start": START, "citizenship": "NARNIA", "flights_per_month": 1, "seats_per_flight": 1}, "unknown citizenship 'NARNIA'"),
+    ({"type": "deportation_charters", "start": START, "end": "2023-01-01", "citizenship": "CUBA", "flights_per_month": 1, "seats_per_flight": 1}, "end is before start"),
+    ({"type": "visa_regime", "start": START, "citizenship": "CUBA", "legs": [["o_a", "b_elp"]], "open": True}, "policies.0.legs.0: no leg"),
+    ({"type": "processing_regime", "start": START, "cbp_one_per_day": -1}, "policies.0.cbp_one_per_day"),
+    ({"type": "enforcement", "start": START, "node": "n_city", "action": "return_to"}, "return_to"),
+]
+
+
+@pytest.mark.parametrize("lever,expect", BAD)
+def test_bad_levers_exit_2_naming_the_field(tmp_path, capsys, lever, expect):
+    sc = tiny_scenario(tmp_path)
+    sc["policies"] = [lever]
+    assert main(["validate", str(write_yaml(tmp_path / "bad.yaml", sc))]) == 2
+    err = capsys.readouterr().err
+    assert expect in err and err.count("\n") == 1 and "bad.yaml: policies.0" in err
