@@ -1,0 +1,130 @@
+"""Writes the notebooks from their cells here, so they stay reviewable as code.
+
+    python notebooks/build.py      # rewrites notebooks/*.ipynb (outputs empty)
+
+Every notebook reads ``MIGSIM_BUDGET`` (``small`` in CI, ``full`` otherwise) to choose
+its scale, so CI can execute them in seconds (tests/test_notebooks.py).
+"""
+
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).resolve().parent
+
+SETUP = """import os
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path.cwd() if (Path.cwd() / "scenarios").exists() else Path.cwd().parent
+SMALL = os.environ.get("MIGSIM_BUDGET", "full") == "small"
+SCALE = 0.02 if SMALL else 1.0      # share of the real departures simulated
+REPLICATES = 2 if SMALL else 10
+print("scale", SCALE, "replicates", REPLICATES)"""
+
+QUICKSTART = [
+    ("md", "# Quick start: run the FY2023 baseline and read its outputs\n\n"
+           "The baseline simulates the US fiscal year 2023 (October 2022 - September 2023) at full scale, "
+           "one simulated person per real person, and runs on to December 2023 for the calendar-2023 Darién "
+           "figures. This notebook runs it (at a small scale when `MIGSIM_BUDGET=small`), then reads the "
+           "output files every other tool reads."),
+    ("code", SETUP),
+    ("code", """from sim.scenario import read_raw, validate_raw
+from sim.inputs import Inputs
+from sim.runner import run_scenario
+
+path = ROOT / "scenarios" / "baseline_fy2023.yaml"
+raw = read_raw(path)                 # the scenario as a dict, `extends` applied
+raw["departures"]["scale"] = SCALE   # a sample for a quick look; 1.0 is full scale
+inputs = Inputs.load(path, validate_raw(raw, path))
+out = run_scenario(path, ROOT / "results" / "notebook_baseline", inputs=inputs, progress=False)
+sorted(p.name for p in out.iterdir())"""),
+    ("md", "## The output contract\n`timeseries.parquet` holds tidy daily rows; `summary.json` the people "
+           "ledger per seed (everyone who set out is accounted for) and headline figures; `manifest.json` "
+           "what made the run."),
+    ("code", """import json
+ts = pd.read_parquet(out / "timeseries.parquet")
+summary = json.loads((out / "summary.json").read_text())
+manifest = json.loads((out / "manifest.json").read_text())
+print(manifest["version"], manifest["scenario_sha256"][:12], manifest["seeds"])
+summary["ledger"]"""),
+    ("code", """ts["date"] = pd.to_datetime(ts["date"])
+fy = ts[(ts["metric"] == "encounters") & (ts["date"] <= "2023-09-30")]
+by_cit = (fy.groupby("nationality")["value"].sum() / SCALE).sort_values(ascending=False)
+observed = pd.read_csv(ROOT / "calibration" / "targets" / "cbp_fy2023_by_citizenship.csv").set_index("citizenship")["encounters"]
+pd.DataFrame({"simulated": by_cit.round(), "observed": observed}).head(10)"""),
+    ("code", """monthly = (ts[ts["metric"] == "darien_crossings"].set_index("date")["value"].resample("MS").sum() / SCALE)
+monthly.loc["2023"].plot(title="Darién crossings per month, 2023 (simulated)", ylabel="persons");"""),
+    ("md", "The run folder's `plots/` holds the same comparisons against the observed series."),
+]
+
+POLICY = [
+    ("md", "# Policy comparison: levers against the baseline, with intervals\n\n"
+           "Each policy scenario is a small diff of the baseline (`extends:`). `run_effects` runs it and the "
+           "baseline over the scenario's period on the same seeds; with common random numbers the two runs of "
+           "a seed differ only where the levers act, so the paired differences are tight."),
+    ("code", SETUP),
+    ("code", """import tempfile, yaml
+from sim.effects import run_effects
+
+# quick variants of two policy scenarios at the notebook's scale
+tmp = Path(tempfile.mkdtemp())
+def scaled(name):
+    p = tmp / f"{name}.yaml"
+    p.write_text(yaml.safe_dump({"extends": str(ROOT / "scenarios" / f"{name}.yaml"), "departures": {"scale": SCALE}}))
+    return str(p)
+
+baseline = scaled("baseline_fy2023")
+table = run_effects([scaled("title42_kept"), scaled("ecuador_visa_china")], baseline,
+                    ROOT / "results" / "notebook_effects", replicates=REPLICATES, progress=False)
+table[table["outcome"].isin(["encounters", "darien_crossings", "removals", "encounters CHINA"])][
+    ["scenario", "outcome", "baseline_mean", "difference_mean", "difference_p05", "difference_p95"]]"""),
+    ("code", """import matplotlib.pyplot as plt
+sel = table[table["outcome"].str.startswith("encounters ")].copy()
+sel["who"] = sel["outcome"].str.replace("encounters ", "")
+fig, axes = plt.subplots(1, 2, figsize=(11, 5), sharey=True)
+for ax, (name, d) in zip(axes, sel.groupby("scenario")):
+    d = d.sort_values("difference_mean")
+    ax.errorbar(d["difference_mean"], d["who"], xerr=[d["difference_mean"] - d["difference_p05"],
+                d["difference_p95"] - d["difference_mean"]], fmt="o")
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_title(name); ax.set_xlabel("change in encounters (persons, simulated scale)")
+fig.suptitle("Effects by citizenship, mean and 90% interval of paired differences");"""),
+]
+
+SWEEP = [
+    ("md", "# A sweep with sensitivity analysis\n\n"
+           "`scenarios/sweeps/demo.yaml` names a base scenario, parameters with ranges and a sampler, "
+           "replicate seeds and the outcomes to summarise. `migsim sweep` runs it on Dask (a LocalCluster "
+           "here, an existing cluster with `--scheduler`), streaming results to disk; `migsim sensitivity` "
+           "computes Sobol or Morris indices with SALib."),
+    ("code", SETUP),
+    ("code", """import subprocess, sys
+sweep = ROOT / "scenarios" / "sweeps" / "demo.yaml"
+out = ROOT / "results" / "notebook_sweep"
+cmd = [sys.executable, "-m", "sim.cli", "sweep", str(sweep), "--out", str(out), "--workers", "2"]
+print(" ".join(cmd))
+print(subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT).stdout[-2000:])"""),
+    ("code", """runs = pd.read_parquet(out / "runs.parquet")
+runs.head()"""),
+    ("code", """outcome = [c for c in runs.columns if c.startswith("out_")][0] if any(c.startswith("out_") for c in runs.columns) else None
+print("outcome:", outcome)
+res = subprocess.run([sys.executable, "-m", "sim.cli", "sensitivity", str(out), "--outcome", outcome.removeprefix("out_")],
+                     capture_output=True, text=True, cwd=ROOT) if outcome else None
+print(res.stdout if res else "no outcome columns", res.stderr[-1000:] if res else "")"""),
+]
+
+
+def write(name: str, cells) -> None:
+    nb = nbf.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src) for kind, src in cells]
+    nbf.write(nb, HERE / name)
+
+
+if __name__ == "__main__":
+    write("01_quickstart.ipynb", QUICKSTART)
+    write("02_policy_comparison.ipynb", POLICY)
+    write("03_sweep_sensitivity.ipynb", SWEEP)
+    print("wrote", *sorted(p.name for p in HERE.glob("*.ipynb")))
