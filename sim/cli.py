@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_effects)
 
+    from sim import compare, sensitivity, sweep
+
+    for mod in (sweep, sensitivity, compare):
+        mod.add_parser(sub)
+
     s = sub.add_parser("schema", help="print the scenario JSON schema (for editors)",
                        description="Print the JSON schema of scenario files.")
     s.set_defaults(func=cmd_schema)

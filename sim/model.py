@@ -35,7 +35,7 @@ from sim.inputs import Inputs
 from sim.streams import Streams, binomial_from_uniform, derive_keys, multinomial_from_uniforms, name_id, poisson_from_uniform
 
 METRICS = ("departures", "darien_crossings", "encounters", "deaths", "removals",
-           "released_us", "expulsions", "retries", "interdictions")
+           "released_us", "expulsions", "retries", "interdictions", "leg_entries")
 MAX_PASSES = 8
 # decision ids folded into derived keys (names hashed once, stable across versions)
 ROUTE, OUTCOME, SPAWN = name_id("route"), name_id("outcome"), name_id("spawn")
@@ -92,7 +92,8 @@ class RouteModel(Model):
         self.network = net = inputs.network
         self.streams = Streams(seed, sc.random_numbers, rng=self.rng)
         self.groups = GroupTable(4096)
-        self.recorder = Recorder(len(CITIZENSHIPS), net.n_nodes)
+        # places: nodes, then legs (leg_entries: people starting a leg, place "from>to")
+        self.recorder = Recorder(len(CITIZENSHIPS), net.n_nodes + net.n_edges)
         self.day = 0
         self.n_days = inputs.n_days
         self.ledger = {"spawned": 0, **{k: 0 for k in END_STATES}}
@@ -582,6 +583,7 @@ class RouteModel(Model):
 
     def _start_legs(self, rows: np.ndarray, edges: np.ndarray) -> None:
         g, net = self.groups, self.network
+        self.recorder.add("leg_entries", g.cit[rows], net.n_nodes + edges, g.size[rows])
         g.edge[rows] = edges
         g.node[rows] = net.dst[edges]
         g.remaining[rows] = net.days[edges]
@@ -710,7 +712,8 @@ class RouteModel(Model):
         sc, net = self.scenario_spec, self.network
         first = self.inputs.day_of(sc.period.start)
         f = f[f["day"] >= first]
-        place = np.where(net.is_border, net.names, net.ids)
+        place = np.concatenate([np.where(net.is_border, net.names, net.ids),
+                                [f"{net.ids[a]}>{net.ids[b]}" for a, b in zip(net.src, net.dst)]])
         return pd.DataFrame({
             "date": (self.inputs.dates[f["day"].to_numpy()]).date,
             "metric": np.asarray(METRICS, dtype=object)[f["metric"].to_numpy()],
