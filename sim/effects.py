@@ -23,7 +23,7 @@ from sim.citizenship import CITIZENSHIPS
 from sim.inputs import Inputs
 from sim.runner import run_replicates
 from sim.scenario import read_raw, validate_raw
-from sim.storage import atomic_dir
+from sim.storage import atomic_dir, provenance, write_json
 
 OUTCOMES = ("encounters", "darien_crossings", "deaths", "removals", "released_us", "departures")
 
@@ -81,9 +81,11 @@ def run_effects(scenarios: list[str], baseline: str, out: str | Path, replicates
     """Run each scenario and its counterfactual on seeds seed..seed+replicates-1."""
     seeds = list(range(seed, seed + replicates))
     tables = []
+    hashes = {}
     for path in scenarios:
         alt = Inputs.load(path)
         base = counterfactual(baseline, alt)
+        hashes[path] = {"scenario_sha256": alt.scenario_sha256, "counterfactual_sha256": base.scenario_sha256}
         ts_b = pd.concat([r[0] for r in run_replicates(base, seeds, processes, progress)])
         ts_a = pd.concat([r[0] for r in run_replicates(alt, seeds, processes, progress)])
         t = paired_table(alt.scenario.name, totals(ts_b), totals(ts_a))
@@ -93,6 +95,8 @@ def run_effects(scenarios: list[str], baseline: str, out: str | Path, replicates
     table = pd.concat(tables, ignore_index=True)
     with atomic_dir(out) as tmp:
         table.to_csv(tmp / "effects.csv", index=False)
+        write_json(tmp / "manifest.json", {**provenance(), "seeds": seeds, "baseline": str(baseline),
+                                           "scenarios": {str(p): h for p, h in hashes.items()}})
         (tmp / "effects.md").write_text(
             f"# Effects against {Path(baseline).name}\n\nPaired seeds {seeds[0]}..{seeds[-1]}; totals over each "
             f"scenario's period; 90% interval = 5th to 95th percentile of the per-seed differences.\n\n"

@@ -691,7 +691,7 @@ class RouteModel(Model):
         if self._new_rows:
             rows = np.concatenate(self._new_rows)
             self._new_rows = []
-            self._agents.extend(MigrantGroup(self, int(r)) for r in rows)
+            self._agents.extend(MigrantGroup.create_agents(self, len(rows), row=rows))
 
     # ------------------------------------------------------------------ reading
     def group_agent(self, row: int) -> MigrantGroup:
