@@ -13,27 +13,9 @@ import sys
 from pathlib import Path
 
 from sim import __version__
+from sim.cli_types import non_negative_int as _seed
+from sim.cli_types import positive_int as _positive
 from sim.errors import InputError
-
-
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {v}")
-    return v
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {v}")
-    return v
 
 
 def cmd_run(a) -> int:

@@ -17,13 +17,12 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.citizenship import CITIZENSHIPS
 from sim.errors import InputError
 from sim.policies import LEVER_TYPES, LeverSpec
-from sim.schema import NonNeg, Positive, Share, Strict, check_citizenships
+from sim.schema import NonNeg, Positive, Share, Strict, check_citizenships, field_path, first_error, read_yaml_mapping
 # keys whose values are file paths, resolved against the YAML file that sets them
 PATH_KEYS = {("network", "nodes"), ("network", "edges"), ("departures", "file"), ("observed",)}
 
@@ -234,18 +233,7 @@ def _merge(base: dict, over: dict) -> dict:
 def read_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     """The scenario as a plain dict, with ``extends`` applied and paths resolved."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "", "file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "YAML"
-        raise InputError(path, where, f"bad YAML ({getattr(exc, 'problem', None) or exc})") from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise InputError(path, "", "a scenario must be a YAML mapping")
+    raw = read_yaml_mapping(path, "scenario")
     raw = _resolve_paths(raw, path.parent)
     parent = raw.pop("extends", None)
     if parent is not None:
@@ -260,26 +248,17 @@ def read_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     return raw
 
 
-def _loc(err: dict) -> str:
-    """Field path as the user wrote it: without pydantic's union tags and validator names."""
-    return ".".join(str(p) for p in err["loc"]
-                    if not (isinstance(p, str) and (p.startswith("function-") or p in LEVER_TYPES)))
-
-
 def validate_raw(raw: dict, path: str | Path) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "union_tag_invalid":
-            raise InputError(path, _loc(err) + ".type", f"unknown lever type {err['input'].get('type')!r} "
+        if err["type"] == "union_tag_invalid":
+            raise InputError(path, field_path(err, LEVER_TYPES) + ".type", f"unknown lever type {err['input'].get('type')!r} "
                              f"(one of {', '.join(LEVER_TYPES)})") from None
-        elif err["type"] == "union_tag_not_found":
-            raise InputError(path, _loc(err) + ".type", f"missing (one of {', '.join(LEVER_TYPES)})") from None
-        raise InputError(path, _loc(err) or "scenario", msg) from None
+        if err["type"] == "union_tag_not_found":
+            raise InputError(path, field_path(err, LEVER_TYPES) + ".type", f"missing (one of {', '.join(LEVER_TYPES)})") from None
+        raise first_error(exc, path, "scenario", LEVER_TYPES) from None
 
 
 def load(path: str | Path) -> Scenario:

@@ -32,3 +32,42 @@ def check_citizenships(labels, allow_default: bool = False):
         if k not in CITIZENSHIPS:
             raise ValueError(f"unknown citizenship {k!r}")
     return labels
+
+
+def read_yaml_mapping(path, what: str) -> dict:
+    """Read a YAML file that must hold a mapping; errors name the file (and line)."""
+    from pathlib import Path
+
+    import yaml
+
+    from sim.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "", "file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise InputError(path, where, f"bad YAML ({getattr(exc, 'problem', None) or exc})") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InputError(path, "", f"a {what} must be a YAML mapping")
+    return raw
+
+
+def field_path(err: dict, drop: tuple[str, ...] = ()) -> str:
+    """A pydantic error's location as the user wrote it: no validator names or union tags."""
+    return ".".join(str(p) for p in err["loc"]
+                    if not (isinstance(p, str) and (p.startswith("function-") or p in drop)))
+
+
+def first_error(exc, path, what: str, drop: tuple[str, ...] = ()):
+    """The first problem of a pydantic ValidationError as an InputError (one line)."""
+    from sim.errors import InputError
+
+    err = exc.errors()[0]
+    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    return InputError(path, field_path(err, drop) or what, msg)

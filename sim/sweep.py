@@ -55,7 +55,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sim.cli_types import positive_int as _positive
 from sim.errors import InputError
+from sim.schema import field_path, first_error, read_yaml_mapping
 
 from sim.model import METRICS  # noqa: E402  (the model's metric names are the contract)
 
@@ -216,29 +218,14 @@ class SweepSpec(Strict):
         return self
 
 
-def _loc(err: dict) -> str:
-    return ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-
-
 def read_spec(path: str | Path) -> tuple[SweepSpec, Path]:
     """Parse and validate a sweep file; returns the spec and the resolved base scenario path."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "", "file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(path, f"line {mark.line + 1}" if mark else "YAML",
-                         f"bad YAML ({getattr(exc, 'problem', None) or exc})") from None
-    if not isinstance(raw, dict):
-        raise InputError(path, "", "a sweep file must be a YAML mapping")
+    raw = read_yaml_mapping(path, "sweep file")
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-        raise InputError(path, _loc(err) or "sweep", msg) from None
+        raise first_error(exc, path, "sweep") from None
     base = Path(spec.base)
     base = base if base.is_absolute() else (path.parent / base).resolve()
     if not base.is_file():
@@ -615,7 +602,7 @@ def _check_paths(spec: SweepSpec, sweep_path: Path, base_raw: dict, base_path: P
         except ValidationError as exc:
             for err in exc.errors():
                 if err["type"] == "extra_forbidden":
-                    raise InputError(sweep_path, field, f"the scenario has no key {_loc(err)}") from None
+                    raise InputError(sweep_path, field, f"the scenario has no key {field_path(err)}") from None
 
     for i, p in enumerate(spec.parameters):
         raw = copy.deepcopy(base_raw)
@@ -822,18 +809,6 @@ def cmd_sweep(a) -> int:
               f"{first['error']}. Rerun with --retry-failed to try them again.", file=sys.stderr)
         return 1
     return 0
-
-
-def _positive(text: str) -> int:
-    import argparse
-
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {v}")
-    return v
 
 
 def add_parser(subparsers) -> None:

@@ -150,13 +150,13 @@ def test_sweep_two_workers_records_a_failed_run(tmp_path):
 
 
 def test_resume_after_interrupt_and_crash_states(tmp_path, cluster):
-    path = write_sweep(tmp_path, replicates=[1, 2, 3])  # 2 x 3 = 6 runs
+    path = write_sweep(tmp_path, replicates=[1, 2, 3, 4, 5])  # 2 x 5 = 10 runs
     out = tmp_path / "out"
     addr = cluster.scheduler_address
     stats = sw.run_sweep(path, out, scheduler=addr, progress=False, stop_after=2)  # as if Ctrl-C
     assert stats["interrupted"]
     first = check_store(out)
-    assert 2 <= len(first) < 6
+    assert 2 <= len(first) <= 8  # runs in flight at the interrupt may still land
     # leave what a kill at the worst instants would: a staged series without its journal line,
     # a committed run whose series was not moved into place yet, and a torn journal line
     design = pd.read_parquet(out / "design.parquet")
@@ -169,8 +169,8 @@ def test_resume_after_interrupt_and_crash_states(tmp_path, cluster):
     with open(out / "journal.jsonl", "ab") as f:
         f.write(b'{"run_id": "' + todo[1].encode() + b'", "stat')
     stats = sw.run_sweep(path, out, scheduler=addr, progress=False)
-    assert stats["skipped"] == len(first) and stats["ok"] == 6 - len(first)
-    runs = check_store(out, 6)
+    assert stats["skipped"] == len(first) and stats["ok"] == 10 - len(first)
+    runs = check_store(out, 10)
     assert (runs["status"] == "ok").all()
     assert sorted(runs["run_id"]) == sorted(design["run_id"])
     # resumed rows equal a clean sweep's (same ids, same outcomes: runs depend only on point and seed)
@@ -182,7 +182,7 @@ def test_resume_after_interrupt_and_crash_states(tmp_path, cluster):
     # a third call finds nothing to do
     n_lines = len((out / "journal.jsonl").read_text().splitlines())
     stats = sw.run_sweep(path, out, scheduler=addr, progress=False)
-    assert stats["skipped"] == 6 and stats["ok"] == 0
+    assert stats["skipped"] == 10 and stats["ok"] == 0
     assert len((out / "journal.jsonl").read_text().splitlines()) == n_lines
 
 
