@@ -14,8 +14,8 @@ import numpy as np
 # status of a row
 DONE, ACTIVE, WAITING = 0, 1, 2
 STATUS_NAMES = {DONE: "done", ACTIVE: "travelling", WAITING: "waiting"}
-# fates: the last thing that happened to a row's members when it emptied or moved
-FATES = ("none", "dead", "released_us", "expelled_home", "removed_home", "split")
+# fates: what happened to a row's last members when it emptied ("none" while it has members)
+FATES = ("none", "dead", "released_us", "expelled_home", "removed_home")
 
 COLUMNS: dict[str, tuple[type, object]] = {
     "size": (np.int64, 0),            # persons in the group

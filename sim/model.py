@@ -39,8 +39,8 @@ METRICS = ("departures", "darien_crossings", "encounters", "deaths", "removals",
 MAX_PASSES = 8
 # decision ids folded into derived keys (names hashed once, stable across versions)
 ROUTE, OUTCOME, SPAWN = name_id("route"), name_id("outcome"), name_id("spawn")
-F_DEAD, F_RELEASED, F_EXPELLED_HOME, F_REMOVED_HOME, F_SPLIT = (FATES.index(f) for f in
-                                                                 ("dead", "released_us", "expelled_home", "removed_home", "split"))
+F_DEAD, F_RELEASED, F_EXPELLED_HOME, F_REMOVED_HOME = (FATES.index(f) for f in
+                                                         ("dead", "released_us", "expelled_home", "removed_home"))
 END_STATES = ("dead", "released_us", "expelled_home", "removed_home")
 
 
@@ -610,6 +610,7 @@ class RouteModel(Model):
                     return
         b = self.scenario_spec.border
         cit, area, size = g.cit[rows], g.node[rows], g.size[rows]
+        keys = g.key[rows].copy()  # before retries re-key the rows
         self.recorder.add("encounters", cit, area, size)
         np.add.at(self.tally_enc[t], cit, size)
         ex = self.expel_share[cit] if self.title42 else np.zeros(len(rows))
@@ -638,7 +639,7 @@ class RouteModel(Model):
         retry_e, retry_r = c[:, 0] > 0, c[:, 2] > 0
         both = np.flatnonzero(retry_e & retry_r)
         g.status[rows] = DONE
-        g.fate[rows] = np.select([c[:, 4] > 0, c[:, 3] > 0, c[:, 1] > 0], [F_RELEASED, F_REMOVED_HOME, F_EXPELLED_HOME], F_DEAD)
+        g.fate[rows] = np.select([c[:, 4] > 0, c[:, 3] > 0, c[:, 1] > 0], [F_RELEASED, F_REMOVED_HOME, F_EXPELLED_HOME], 0)
         g.size[rows] = 0
         if len(both):
             kids = g.copy_rows(rows[both], size=c[both, 2], parent=rows[both], born=np.full(len(both), t))
@@ -659,13 +660,14 @@ class RouteModel(Model):
             m = got > 0
             if not m.any():
                 continue
-            r = rows[sel[m]]
-            src = r
+            src = rows[sel[m]]
             # removals are taken from a fresh row so the retry rows above keep their state
-            kids = g.copy_rows(src, size=got[m], parent=src, born=np.full(len(src), t),
-                               status=np.full(len(src), ACTIVE), key=derive_keys(g.key[src], t, name_id(tag)))
+            kids = g.copy_rows(src, size=got[m], parent=src, born=np.full(len(src), t), status=np.full(len(src), ACTIVE),
+                               key=derive_keys(keys[sel[m]], t, name_id(tag)))
             self._new_rows.append(kids)
             self.remove_people(kids, got[m], area[sel[m]], t, retry_share, retry_days, tag)
+            emptied = src[(g.status[src] == DONE) & (g.fate[src] == 0)]
+            g.fate[emptied] = F_REMOVED_HOME
 
     def _wait(self, rows, node, parent_rows, cat: int, mean_days: float, t: int) -> None:
         """Members who will try again: they wait at ``node`` for a geometric delay."""
