@@ -721,7 +721,9 @@ def run_sweep(sweep_path: str | Path, out: str | Path, workers: int | None = Non
     last_compact = time.monotonic()
     try:
         client, cluster = _open_client(workers, scheduler)
-        base_f = client.scatter(prep["base_raw"], broadcast=True)
+        # a fresh key (hash=False): a content-hashed key may still be being forgotten by the
+        # scheduler after a previous, interrupted sweep's client left, and its tasks would fail
+        base_f = client.scatter(prep["base_raw"], broadcast=True, hash=False)
         nthreads = max(sum(client.nthreads().values()), 1)
         window = max(4 * nthreads, 32)  # bounded in-flight tasks: flat memory for any sweep size
         info = {}

@@ -169,6 +169,7 @@ def test_resume_after_interrupt_and_crash_states(tmp_path, cluster):
     with open(out / "journal.jsonl", "ab") as f:
         f.write(b'{"run_id": "' + todo[1].encode() + b'", "stat')
     stats = sw.run_sweep(path, out, scheduler=addr, progress=False)
+    assert stats["failed"] == 0 and not stats["interrupted"], stats
     assert stats["skipped"] == len(first) and stats["ok"] == 10 - len(first)
     runs = check_store(out, 10)
     assert (runs["status"] == "ok").all()
