@@ -104,9 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_effects)
 
-    from sim import compare, sensitivity, sweep
+    from sim import calibrate, compare, sensitivity, sweep
 
-    for mod in (sweep, sensitivity, compare):
+    for mod in (sweep, sensitivity, compare, calibrate):
         mod.add_parser(sub)
 
     s = sub.add_parser("schema", help="print the scenario JSON schema (for editors)",
