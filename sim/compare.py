@@ -44,8 +44,7 @@ HEADLINES = [  # name, metric, window, label
     ("expulsions", "expulsions", None, "Title 42 expulsions, period"),
     ("released_us", "released_us", None, "released into the US, period"),
 ]
-METRICS_NEEDED = ["encounters", "darien_crossings", "departures", "deaths", "removals", "expulsions", "released_us",
-                  "leg_entries"]
+METRICS_NEEDED = ["encounters", "darien_crossings", "departures", "deaths", "removals", "expulsions", "released_us"]
 MAX_SCENARIOS = 8
 
 
@@ -124,6 +123,12 @@ def load_run(folder: Path) -> list[Scenario]:
     ts = pd.read_parquet(folder / "timeseries.parquet", columns=["date", "metric", "nationality", "place", "seed", "value"])
     for seed, part in ts.groupby("seed"):
         _reduce(sc, part, int(seed), scale)
+    if (folder / "legs.parquet").is_file():  # people who started each leg (written by migsim run)
+        legs = pd.read_parquet(folder / "legs.parquet")
+        flows = legs.groupby(["seed", "from", "to"])["persons"].sum().reset_index()
+        sc.places.append(pd.DataFrame({"member": flows["seed"].astype(int), "metric": "leg_entries",
+                                       "place": flows["from"] + ">" + flows["to"],
+                                       "value": flows["persons"] / (scale or 1.0)}))
     return [sc]
 
 
@@ -477,9 +482,9 @@ def plot_flow_map(scs: list[Scenario]) -> Figure:
         fig.axes[0].legend(h, lab, fontsize=7, loc="lower left", markerscale=0.4)
     fig.suptitle("Route network, flows on each leg and where people were counted\n(mean over members; "
                  f"circle area proportional to persons over the period; largest circle = {vmax:,.0f} persons)", fontsize=11)
-    legs_note = (f"Blue line width is proportional to the people who started each leg over the period (metric "
-                 f"leg_entries; widest = {lmax:,.0f} persons); grey legs carried nobody. " if lmax > 0 else
-                 "These runs hold no per-leg flows (metric leg_entries), so legs are drawn in grey. ")
+    legs_note = (f"Blue line width is proportional to the people who started each leg over the period "
+                 f"(legs.parquet of the run; widest = {lmax:,.0f} persons); grey legs carried nobody. " if lmax > 0 else
+                 "These results hold no per-leg flows (legs.parquet, written by migsim run), so legs are drawn in grey. ")
     _footnote(fig, [
         legs_note + "Legs are drawn straight. Circles size the flows recorded per node: "
         "departures at origins, Darién crossings at the jungle exits, encounters at CBP sectors and field offices "

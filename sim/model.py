@@ -35,7 +35,7 @@ from sim.inputs import Inputs
 from sim.streams import Streams, binomial_from_uniform, derive_keys, multinomial_from_uniforms, name_id, poisson_from_uniform
 
 METRICS = ("departures", "darien_crossings", "encounters", "deaths", "removals",
-           "released_us", "expulsions", "retries", "interdictions", "leg_entries")
+           "released_us", "expulsions", "retries", "interdictions")
 MAX_PASSES = 8
 # decision ids folded into derived keys (names hashed once, stable across versions)
 ROUTE, OUTCOME, SPAWN = name_id("route"), name_id("outcome"), name_id("spawn")
@@ -92,8 +92,11 @@ class RouteModel(Model):
         self.network = net = inputs.network
         self.streams = Streams(seed, sc.random_numbers, rng=self.rng)
         self.groups = GroupTable(4096)
-        # places: nodes, then legs (leg_entries: people starting a leg, place "from>to")
-        self.recorder = Recorder(len(CITIZENSHIPS), net.n_nodes + net.n_edges)
+        self.recorder = Recorder(len(CITIZENSHIPS), net.n_nodes)
+        # people starting each leg during the period, by citizenship (for flow maps; totals,
+        # not daily rows, which would triple the time series)
+        self.leg_flow = np.zeros((len(CITIZENSHIPS), net.n_edges), dtype=np.int64)
+        self._first_reported_day = inputs.day_of(sc.period.start)
         self.day = 0
         self.n_days = inputs.n_days
         self.ledger = {"spawned": 0, **{k: 0 for k in END_STATES}}
@@ -583,7 +586,8 @@ class RouteModel(Model):
 
     def _start_legs(self, rows: np.ndarray, edges: np.ndarray) -> None:
         g, net = self.groups, self.network
-        self.recorder.add("leg_entries", g.cit[rows], net.n_nodes + edges, g.size[rows])
+        if self.day >= self._first_reported_day:
+            np.add.at(self.leg_flow, (g.cit[rows], edges), g.size[rows])
         g.edge[rows] = edges
         g.node[rows] = net.dst[edges]
         g.remaining[rows] = net.days[edges]
@@ -708,16 +712,26 @@ class RouteModel(Model):
         out["balanced"] = out["spawned"] == sum(out[k] for k in (*END_STATES, "travelling", "waiting_to_retry"))
         return out
 
+    def leg_flows(self) -> pd.DataFrame:
+        """People who started each leg during the period: seed, nationality, from, to, mode, persons."""
+        net = self.network
+        c, e = np.nonzero(self.leg_flow)
+        return pd.DataFrame({
+            "seed": np.full(len(c), self.seed, dtype=np.int64),
+            "nationality": np.asarray(CITIZENSHIPS, dtype=object)[c],
+            "from": net.ids[net.src[e]].astype(object), "to": net.ids[net.dst[e]].astype(object),
+            "mode": net.mode[e].astype(object), "persons": self.leg_flow[c, e],
+        })
+
     def timeseries(self) -> pd.DataFrame:
         """Tidy daily rows (date, metric, nationality, place, seed, value) for the period."""
         f = self.recorder.frame()
         sc, net = self.scenario_spec, self.network
         first = self.inputs.day_of(sc.period.start)
         f = f[f["day"] >= first]
-        place = np.concatenate([np.where(net.is_border, net.names, net.ids),
-                                [f"{net.ids[a]}>{net.ids[b]}" for a, b in zip(net.src, net.dst)]])
+        place = np.where(net.is_border, net.names, net.ids)
         return pd.DataFrame({
-            "date": (self.inputs.dates[f["day"].to_numpy()]).date,
+            "date": np.asarray(self.inputs.dates.date, dtype=object)[f["day"].to_numpy()],
             "metric": np.asarray(METRICS, dtype=object)[f["metric"].to_numpy()],
             "nationality": np.asarray(CITIZENSHIPS, dtype=object)[f["cit"].to_numpy()],
             "place": place[f["node"].to_numpy()].astype(object),

@@ -25,17 +25,19 @@ FY2023 = (dt.date(2022, 10, 1), dt.date(2023, 9, 30))
 CAL2023 = (dt.date(2023, 1, 1), dt.date(2023, 12, 31))
 
 
-def simulate(inputs: Inputs, seed: int, on_day=None) -> tuple[pd.DataFrame, dict, float]:
-    """One replicate: its timeseries, its people ledger and its wall seconds."""
+def simulate(inputs: Inputs, seed: int, on_day=None, legs: bool = False):
+    """One replicate: its timeseries, its people ledger and its wall seconds (and, with
+    ``legs``, the people who started each leg)."""
     t0 = time.perf_counter()
     model = RouteModel(inputs, seed)
     model.run(on_day)
     ts = model.timeseries()
-    return ts, model.people_ledger(), time.perf_counter() - t0
+    out = (ts, model.people_ledger(), time.perf_counter() - t0)
+    return (*out, model.leg_flows()) if legs else out
 
 
 def _simulate_path(path: str, seed: int):
-    return simulate(Inputs.load(path), seed)
+    return simulate(Inputs.load(path), seed, legs=True)
 
 
 def resolve_seeds(inputs: Inputs, seed: int | None, replicates: int | None) -> list[int]:
@@ -61,7 +63,7 @@ def run_replicates(inputs: Inputs, seeds: list[int], processes: int = 1, progres
                 bar.update(day - done[0])
                 done[0] = day
 
-            results[s] = simulate(inputs, s, tick)
+            results[s] = simulate(inputs, s, tick, legs=True)
         bar.close()
     else:
         ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent
@@ -115,6 +117,7 @@ def run_scenario(path: str | Path, out: str | Path, seed: int | None = None, rep
     }
     with atomic_dir(out) as tmp:
         ts.to_parquet(tmp / "timeseries.parquet", index=False)
+        pd.concat([r[3] for r in results], ignore_index=True).to_parquet(tmp / "legs.parquet", index=False)
         write_json(tmp / "summary.json", summary)
         if plots:
             from sim.plots import make_run_plots

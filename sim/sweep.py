@@ -62,7 +62,7 @@ from sim.schema import field_path, first_error, read_yaml_mapping
 from sim.model import METRICS  # noqa: E402  (the model's metric names are the contract)
 
 Metric = Literal["departures", "darien_crossings", "encounters", "deaths", "removals",
-                 "released_us", "expulsions", "retries", "interdictions", "leg_entries"]
+                 "released_us", "expulsions", "retries", "interdictions"]
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = {"run_id", "point", "seed", "status", "error", "wall_seconds", "cpu_seconds", "worker", "finished_utc",
             "ledger_balanced", "attempt"}

@@ -15,6 +15,13 @@ def test_run_writes_the_output_contract(tiny, tmp_path, capsys):
     assert set(ts["seed"]) == {3, 4}
     assert pd.api.types.is_integer_dtype(ts["value"]) and pd.api.types.is_integer_dtype(ts["seed"])
     assert (pd.to_datetime(ts["date"]) >= "2023-01-15").all()
+    legs = pd.read_parquet(out / "legs.parquet")
+    assert list(legs.columns) == ["seed", "nationality", "from", "to", "mode", "persons"]
+    assert set(legs["seed"]) == {3, 4} and (legs["persons"] > 0).all()
+    # everyone who set out during the period left its origin by some leg
+    dep = ts[ts["metric"] == "departures"].groupby("seed")["value"].sum()
+    from_origins = legs[legs["from"].str.startswith("o_")].groupby("seed")["persons"].sum()
+    assert (from_origins >= dep).all()
     summ = json.loads((out / "summary.json").read_text())
     assert summ["seeds"] == [3, 4] and summ["scenario"] == "tiny"
     for led in summ["ledger"].values():
