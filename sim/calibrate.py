@@ -45,11 +45,11 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.citizenship import CITIZENSHIPS, CODE
 from sim.errors import InputError
-from sim.schema import first_error, read_yaml_mapping
+from sim.schema import Strict, first_error, read_yaml_mapping
 
 FAMILIES = ("enc_total", "enc_citizenship", "enc_citizenship_relative", "enc_month", "enc_area",
             "enc_component", "darien_total", "darien_month", "darien_nationality",
@@ -58,10 +58,6 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 # ====================================================================== the spec
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class Prior(Strict):
     """A prior: uniform or log-uniform between ``low`` and ``high``."""
 
@@ -1212,16 +1208,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="migsim")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_parser(sub)
-    a = parser.parse_args(argv)
-    try:
-        return a.func(a)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    """``python -m sim.calibrate ...``: the same as ``migsim calibrate ...``."""
+    from sim.cli import main as cli_main
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return cli_main(argv if argv[:1] == ["calibrate"] else ["calibrate", *argv])
 
 
 if __name__ == "__main__":
-    sys.exit(main(["calibrate", *sys.argv[1:]]) if sys.argv[1:2] != ["calibrate"] else main())
+    sys.exit(main())

@@ -28,6 +28,17 @@ def _cits(v: list[str]) -> list[str]:
     return check_citizenships(v)
 
 
+def _seat_pool(model: "RouteModel", per_day: float, cap: float, start: int, end: int, tag: str) -> dict:
+    """Seats that refill by ``per_day`` before each day of [start, end), never above ``cap``."""
+    pool = {"seats": 0.0}
+
+    def refill():
+        pool["seats"] = min(pool["seats"] + per_day, cap)
+
+    model.every_day(refill, start, end, tag)
+    return pool
+
+
 class Lever(Strict):
     """Common to every lever: when it acts."""
 
@@ -104,12 +115,8 @@ class PanamaRemovalFlights(Lever):
         nodes = [net.index[n] for n in self.nodes]
         eligible = np.zeros(len(CITIZENSHIPS), bool)
         eligible[[CODE[c] for c in self.citizenships] if self.citizenships else slice(None)] = True
-        state = {"seats": 0.0}
-        daily = self.weekly_seats / 7.0
         tag = self.tag(index)
-
-        def refill():
-            state["seats"] = min(state["seats"] + daily, self.weekly_seats)
+        state = _seat_pool(model, self.weekly_seats / 7.0, self.weekly_seats, s, e, tag)
 
         def check(rows, t, p):
             g = model.groups
@@ -129,7 +136,6 @@ class PanamaRemovalFlights(Lever):
             for n in nodes:
                 model.node_checks.get(n, {}).pop(tag, None)
 
-        model.every_day(refill, s, e, tag)
         model.at_day(s, on)
         model.at_day(e, off)
 
@@ -152,13 +158,8 @@ class DeportationCharters(Lever):
         if s >= e or seats <= 0:
             return
         c = CODE[self.citizenship]
-        state = {"seats": 0.0}
-        daily = seats * 12 / 365.25
-
-        def refill():
-            state["seats"] = min(state["seats"] + daily, max(seats, self.seats_per_flight))
-
         tag = self.tag(index)
+        state = _seat_pool(model, seats * 12 / 365.25, max(seats, self.seats_per_flight), s, e, tag)
 
         def on():
             model.charters[tag] = (c, state, self.retry_share, self.retry_days)
@@ -166,7 +167,6 @@ class DeportationCharters(Lever):
         def off():
             model.charters.pop(tag, None)
 
-        model.every_day(refill, s, e, tag)
         model.at_day(s, on)
         model.at_day(e, off)
 

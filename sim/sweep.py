@@ -53,11 +53,11 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.cli_types import positive_int as _positive
 from sim.errors import InputError
-from sim.schema import field_path, first_error, read_yaml_mapping
+from sim.schema import Strict, field_path, first_error, read_yaml_mapping
 
 from sim.model import METRICS  # noqa: E402  (the model's metric names are the contract)
 
@@ -70,10 +70,6 @@ SAMPLERS = ("grid", "latin", "sobol", "morris")
 
 
 # ---------------------------------------------------------------- the sweep file
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
 
 def _name(v: str) -> str:
     if not NAME_RE.match(v):
