@@ -160,23 +160,28 @@ class RouteModel(Model):
     def refresh_route_weights(self) -> None:
         """Recompute the weight of every leg for every citizenship.
 
-        Called at start and by any lever that opens, closes or re-prices legs. A leg's
-        weight is exp(-(a*km_to_border + b*fare + c*death_risk)) relative to the best
-        leg out of the same place, times access (visas, closures) and, for the last
-        step into a border area, the share who present at a port (Field Operations)
-        rather than between ports.
+        Called at start and by any lever that opens, closes or re-prices legs. Travellers
+        weigh a whole route, not only the next leg: a leg's generalised cost is
+        a*km/1000 + b*fare/1000 + c*death_risk, and its utility adds the least such cost
+        from its end to the border over the legs that citizenship may use (so the
+        Darién's boat fare and risk count for a Colombian still in Medellín, against a
+        flight to Mexico). The weight is exp(-(utility - best utility out of the same
+        place)), times access (visas, closures) and, for the last step into a border
+        area, the share who present at a port (Field Operations) rather than between
+        ports.
         """
         sc, net = self.scenario_spec, self.network
         rc = sc.route_choice
-        usable = self.edge_open.any(axis=0)
-        dist = net.distance_to_border(usable)
         risk = 1.0 - (1.0 - np.clip(self.hazard, 0, 1)) ** net.days
+        leg = rc.km_weight * net.km / 1000.0 + rc.cost_weight * net.cost / 1000.0 + rc.risk_weight * risk
+        to_go = net.cost_to_border(leg, self.edge_open)          # citizenships x nodes
         with np.errstate(invalid="ignore"):
-            util = rc.km_weight * (net.km + dist[net.dst]) / 1000.0 + rc.cost_weight * net.cost / 1000.0 + rc.risk_weight * risk
-        util = np.where(np.isfinite(util), util, np.inf)
-        best = np.full(net.n_nodes, np.inf)
-        np.minimum.at(best, net.src, util)
-        w = np.exp(-(util - best[net.src]))
+            util = leg[None, :] + to_go[:, net.dst]
+        util = np.where(np.isfinite(util) & self.edge_open, util, np.inf)
+        best = np.full((len(CITIZENSHIPS), net.n_nodes), np.inf)
+        np.minimum.at(best.T, net.src, util.T)
+        with np.errstate(invalid="ignore"):
+            w = np.exp(-(util - best[:, net.src]))
         w = np.where(np.isfinite(util), w, 0.0)
         to_fo = net.is_field_office[net.dst]
         to_bp = net.is_border[net.dst] & ~to_fo
@@ -184,7 +189,7 @@ class RouteModel(Model):
         pref[:, to_fo] = self.ofo_share[:, None]
         pref[:, to_bp] = 1.0 - self.ofo_share[:, None]
         w = w * self.node_penalty[net.dst]
-        self.weights = pref * w[None, :] * self.edge_open
+        self.weights = pref * w * self.edge_open
         # an origin with no leg a citizenship may use: its people do not set out
         out_w = np.zeros((len(CITIZENSHIPS), net.n_nodes))
         np.add.at(out_w.T, net.src, self.weights.T)

@@ -158,33 +158,32 @@ class Network:
                 if a not in labels:
                     raise InputError(edges_path, f"row {i + 2}: access", f"unknown citizenship {a!r}")
 
-    def distance_to_border(self, usable: np.ndarray | None = None) -> np.ndarray:
-        """Shortest km from every node to the nearest border area over usable edges.
+    def cost_to_border(self, leg_cost: np.ndarray, usable: np.ndarray) -> np.ndarray:
+        """Least total cost from every node to the nearest border area, per row of ``usable``.
 
-        Dijkstra on the reversed graph (a few hundred nodes: plain Python is fine and
-        runs once per network change, never per day). Unreachable nodes get inf.
+        ``leg_cost`` (edges) is what one leg costs a traveller; ``usable`` (rows x edges)
+        says which legs each row (a citizenship) may take, so a visa that closes one
+        air leg changes the cost to go of that citizenship only. Bellman-Ford, vectorised
+        over rows: at most one pass per node, run when levers change the network, never
+        per day. Unreachable nodes get inf.
         """
-        import heapq
+        usable = np.atleast_2d(usable)
+        cost = np.full((usable.shape[0], self.n_nodes), np.inf)
+        cost[:, self.is_border] = 0.0
+        c_edge = np.where(usable, leg_cost[None, :], np.inf)
+        for _ in range(self.n_nodes):
+            via = c_edge + cost[:, self.dst]
+            new = cost.copy()
+            np.minimum.at(new.T, self.src, via.T)
+            if np.array_equal(new, cost):
+                break
+            cost = new
+        return cost
 
+    def distance_to_border(self, usable: np.ndarray | None = None) -> np.ndarray:
+        """Shortest km from every node to the nearest border area over usable edges."""
         usable = np.ones(self.n_edges, bool) if usable is None else usable
-        into: list[list[tuple[int, float]]] = [[] for _ in range(self.n_nodes)]
-        for e in np.flatnonzero(usable):
-            into[self.dst[e]].append((self.src[e], self.km[e]))
-        dist = np.full(self.n_nodes, np.inf)
-        heap = [(0.0, int(i)) for i in np.flatnonzero(self.is_border)]
-        for _, i in heap:
-            dist[i] = 0.0
-        heapq.heapify(heap)
-        while heap:
-            d, v = heapq.heappop(heap)
-            if d > dist[v]:
-                continue
-            for u, w in into[v]:
-                nd = d + w
-                if nd < dist[u]:
-                    dist[u] = nd
-                    heapq.heappush(heap, (nd, u))
-        return dist
+        return self.cost_to_border(self.km, usable)[0]
 
     def component(self, node: int) -> str:
         """CBP component that counts encounters at a border area."""

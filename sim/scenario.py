@@ -3,8 +3,8 @@
 Why: a scenario is the researcher's whole experiment in one readable file, so the
 schema forbids unknown keys (a typo must not silently fall back to a default), checks
 types, ranges and cross-references (nodes, citizenships, dates), and reports the first
-problem as one line naming the file and the field path. ``extends: other.yaml`` makes
-a policy variant a small diff of the baseline: mappings merge key by key, everything
+problem as one line naming the file and the field path. ``extends: other.yaml`` (or a
+list of files) makes a policy variant a small diff of the baseline: mappings merge key by key, everything
 else (lists, numbers) is replaced. Relative paths are resolved against the file that
 wrote them, so a variant in another folder still finds the baseline's network.
 """
@@ -138,7 +138,7 @@ class Departures(Strict):
 class RouteChoice(Strict):
     """Multinomial-logit weights of a leg at a fork: exp(-(km*a + usd*b + risk*c))."""
 
-    km_weight: NonNeg = Field(1.0, description="per 1000 km of the leg plus the shortest way on to the border")
+    km_weight: NonNeg = Field(1.0, description="per 1000 km; every weight applies to the leg plus the cheapest way on to the border")
     cost_weight: NonNeg = Field(0.5, description="per 1000 USD fare")
     risk_weight: NonNeg = Field(20.0, description="per unit probability of dying on the leg")
     split_at_forks: bool = Field(False, description=(
@@ -231,21 +231,32 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 def read_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
-    """The scenario as a plain dict, with ``extends`` applied and paths resolved."""
+    """The scenario as a plain dict, with ``extends`` applied and paths resolved.
+
+    ``extends`` names one file or a list of files; they merge left to right and the
+    file's own keys come last, so ``extends: [handset.yaml, fitted_params.yaml]`` lets
+    fitted values override hand-set ones without editing either.
+    """
     path = Path(path)
     raw = read_yaml_mapping(path, "scenario")
     raw = _resolve_paths(raw, path.parent)
-    parent = raw.pop("extends", None)
-    if parent is not None:
-        if not isinstance(parent, str):
-            raise InputError(path, "extends", "must be a file name")
+    parents = raw.pop("extends", None)
+    if parents is None:
+        return raw
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not parents or not all(isinstance(p, str) for p in parents):
+        raise InputError(path, "extends", "must be a file name or a list of file names")
+    merged: dict = {}
+    for i, parent in enumerate(parents):
+        field = "extends" if len(parents) == 1 else f"extends.{i}"
         ppath = (path.parent / parent).resolve()
         if ppath in _seen or ppath == path.resolve():
-            raise InputError(path, "extends", "scenarios extend each other in a circle")
+            raise InputError(path, field, "scenarios extend each other in a circle")
         if not ppath.is_file():
-            raise InputError(path, "extends", f"file not found: {parent}")
-        raw = _merge(read_raw(ppath, _seen + (path.resolve(),)), raw)
-    return raw
+            raise InputError(path, field, f"file not found: {parent}")
+        merged = _merge(merged, read_raw(ppath, _seen + (path.resolve(),)))
+    return _merge(merged, raw)
 
 
 def validate_raw(raw: dict, path: str | Path) -> Scenario:

@@ -121,3 +121,21 @@ def test_bad_cli_arguments_exit_2(tiny, capsys):
     with pytest.raises(SystemExit) as e:
         main(["run", str(tiny), "--replicates", "0"])
     assert e.value.code == 2
+
+
+def test_extends_a_list_merges_left_to_right(tmp_path, capsys):
+    from sim.scenario import load
+
+    write_yaml(tmp_path / "base.yaml", tiny_scenario(tmp_path))
+    write_yaml(tmp_path / "fit.yaml", {"route_choice": {"km_weight": 2.5}, "departures": {"scale": 0.25}})
+    write_yaml(tmp_path / "v.yaml", {"extends": ["base.yaml", "fit.yaml"], "name": "v", "departures": {"scale": 0.5}})
+    sc = load(tmp_path / "v.yaml")
+    assert (sc.name, sc.route_choice.km_weight, sc.departures.scale) == ("v", 2.5, 0.5)
+    assert sc.route_choice.ofo_share.get("MEXICO") == 0.2      # from base, untouched by fit.yaml
+    write_yaml(tmp_path / "w.yaml", {"extends": ["base.yaml", "missing.yaml"]})
+    assert main(["validate", str(tmp_path / "w.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "w.yaml: extends.1: file not found: missing.yaml" in err and "Traceback" not in err
+    write_yaml(tmp_path / "x.yaml", {"extends": ["base.yaml", 3]})
+    assert main(["validate", str(tmp_path / "x.yaml")]) == 2
+    assert "x.yaml: extends: must be a file name or a list of file names" in capsys.readouterr().err

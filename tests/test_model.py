@@ -4,6 +4,7 @@ import gc
 import weakref
 
 import numpy as np
+import pytest
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -122,3 +123,47 @@ def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, persons, 
     assert g.size[: g.n][st_ != DONE].sum() == led["travelling"] + led["waiting_to_retry"]
     ts = m.timeseries()
     assert (ts["value"] > 0).all()
+
+
+# ---- route choice weighs the whole way to the border, not only the next leg ----
+def _fork_shares(tmp_path, edges):
+    sc = tiny_scenario(tmp_path)
+    write_network(tmp_path / "net", edges=edges)  # over the default tiny network
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / "s.yaml", sc)), 1)
+    net, rc = m.network, m.scenario_spec.route_choice
+    fork = net.out_edges[net.index["n_fork"]]
+    w = m.weights[0, fork]
+    to = [net.ids[net.dst[e]] for e in fork]
+    return dict(zip(to, w / w.sum())), net, rc, m
+
+
+def test_route_choice_counts_fares_and_risks_further_on(tmp_path):
+    from conftest import TINY_EDGES
+
+    dear = [e if (e[0], e[1]) != ("n_jungle_exit", "n_city") else (*e[:5], 5000, e[6]) for e in TINY_EDGES]
+    cheap, net, rc, m = _fork_shares(tmp_path / "a", TINY_EDGES)
+    costly, net, rc, m = _fork_shares(tmp_path / "b", dear)
+    # a fare two legs on, beyond the fork, makes the jungle leg less attractive at the fork
+    assert costly["n_jungle_exit"] < cheap["n_jungle_exit"] / 5
+
+    # and the odds are exactly those of the two routes' generalised costs (logit)
+    def leg(a, b):
+        e = net.edge_index[(a, b)]
+        risk = 1 - (1 - m.hazard[e]) ** net.days[e]
+        return rc.km_weight * net.km[e] / 1000 + rc.cost_weight * net.cost[e] / 1000 + rc.risk_weight * risk
+
+    du = (leg("n_fork", "n_jungle_exit") + leg("n_jungle_exit", "n_city")) - (leg("n_fork", "n_detour") + leg("n_detour", "n_city"))
+    assert costly["n_jungle_exit"] / costly["n_detour"] == pytest.approx(np.exp(-du), rel=1e-9)
+
+
+def test_cost_to_border_is_per_citizenship(tmp_path):
+    _, net, _, _ = _fork_shares(tmp_path, __import__("conftest").TINY_EDGES)
+    usable = np.ones((2, net.n_edges), bool)
+    usable[1, net.edge_index[("n_fork", "n_detour")]] = False
+    usable[1, net.edge_index[("n_fork", "n_jungle_exit")]] = False
+    cost = net.cost_to_border(net.km, usable)
+    fork, city = net.index["n_fork"], net.index["n_city"]
+    assert cost[0, city] == cost[1, city] == 2.0          # the Field Office, 2 km away
+    assert cost[0, fork] == 100 + 3500 + 2
+    assert np.isinf(cost[1, fork])                         # no usable way on for the second row
+    assert np.array_equal(net.distance_to_border(), cost[0])
