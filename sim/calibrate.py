@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
+from scipy import special
 
 from sim.citizenship import CITIZENSHIPS, CODE
 from sim.errors import InputError
@@ -74,10 +75,13 @@ class Prior(Strict):
         return self
 
     def from_latent(self, z: float | np.ndarray):
-        """Map a standard-logistic variable to this prior: exactly uniform (or log-uniform) on
+        """Map a standard-normal variable to this prior: exactly uniform (or log-uniform) on
         [low, high]. ABC runs in this unbounded space so that its perturbation kernel never
-        proposes outside the prior (with many bounded parameters almost every proposal would)."""
-        u = 1.0 / (1.0 + np.exp(-np.asarray(z, float)))
+        proposes outside the prior, and in a Gaussian one because pyabc's Gaussian kernel
+        density of a Gaussian sample is itself Gaussian: with a logistic latent prior the
+        importance weights prior/proposal of 16 parameters multiplied up and the first
+        generation kept an effective sample size of 9 of 200."""
+        u = special.ndtr(np.asarray(z, float))
         if self.dist == "uniform":
             return self.low + (self.high - self.low) * u
         return np.exp(np.log(self.low) + (np.log(self.high) - np.log(self.low)) * u)
@@ -593,7 +597,7 @@ class CalibrationModel:
 
 
 class LatentModel:
-    """What pyabc calls: latent (standard-logistic) parameters -> CalibrationModel."""
+    """What pyabc calls: latent (standard-normal) parameters -> CalibrationModel."""
 
     def __init__(self, model: CalibrationModel):
         self.model = model
@@ -664,7 +668,7 @@ def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bo
         pop, gens, wall = q.population_size, q.max_generations, q.max_walltime_minutes
     if max_minutes is not None:
         wall = max_minutes
-    prior = pyabc.Distribution(**{p.name: pyabc.RV("logistic", 0.0, 1.0) for p in spec.parameters})
+    prior = pyabc.Distribution(**{p.name: pyabc.RV("norm", 0.0, 1.0) for p in spec.parameters})
     sampler, client = _sampler(scheduler, a.processes)
     distance = FitDistance(spec.weights)
     # generation 0 is a plain prior sample (no separate calibration sample), then median thresholds
@@ -1049,7 +1053,10 @@ def write_report(*, spec, spec_path, model, history, post, results, chosen, draw
     for p in spec.parameters:
         x = post[p.name].to_numpy()
         lo, me, hi = (weighted_quantile(x, w, q) for q in (0.05, 0.5, 0.95))
-        width = (hi - lo) / (p.prior.high - p.prior.low)
+        if p.prior.dist == "loguniform":  # widths in the prior's own (log) units
+            width = math.log(hi / lo) / math.log(p.prior.high / p.prior.low)
+        else:
+            width = (hi - lo) / (p.prior.high - p.prior.low)
         flag = " (not pinned down)" if width > 0.6 else ""
         add(f"| {p.name} | {p.prior.dist} [{_fmt(p.prior.low)}, {_fmt(p.prior.high)}] | {_fmt(me)} | "
             f"[{_fmt(lo)}, {_fmt(hi)}] | {width:.2f}{flag} | {_fmt(best['params'][p.name])} |")

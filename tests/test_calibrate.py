@@ -224,7 +224,9 @@ def test_spec_bad_yaml_and_missing(tmp_path):
 
 def test_project_calibration_file_is_valid():
     spec, base = cal.load_spec(ROOT / "calibration" / "fy2023.yaml")
-    assert len(spec.parameters) >= 20
+    # every citizenship's departure volume is free through exactly one volume multiplier
+    vol = [c for p in spec.parameters if p.kind == "departures" and p.months is None for c in spec.labels(p)]
+    assert sorted(vol) == sorted(cal.CITIZENSHIPS)
     m = cal.CalibrationModel(ROOT / "calibration" / "fy2023.yaml")
     cal.check_spec_against_scenario(m)
     obs = m.observed
