@@ -170,6 +170,8 @@ class ABC(Strict):
     max_walltime_minutes: Annotated[float, Field(gt=0)] = 45.0
     max_simulations: Annotated[int, Field(ge=1)] | None = None
     min_epsilon: Annotated[float, Field(ge=0)] = 0.0
+    proposal_scaling: Annotated[float, Field(gt=0)] = Field(
+        2.0, description="covariance of the Gaussian proposal = this x the weighted population's covariance")
     processes: Annotated[int, Field(ge=1)] | None = Field(None, description="worker processes (default: all cores)")
 
 
@@ -655,6 +657,42 @@ def _sampler(scheduler: str | None, processes: int | None):
     return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=n), None
 
 
+def gaussian_transition(scaling: float = 2.0):
+    """A pyabc transition that proposes from ONE multivariate normal fitted to the weighted
+    population (its mean, its covariance times ``scaling``), not from a kernel density.
+
+    Why: in 16 dimensions a population of a few hundred particles is a set of separate
+    blobs for pyabc's default kernel density (Silverman bandwidth), so the importance
+    weights prior/proposal vary by orders of magnitude; two trial fits kept effective
+    sample sizes of 7 and 9 of 200 after one generation. With one smooth Gaussian the
+    weights vary smoothly and the population stays usable. The price: a posterior with
+    several separate modes would be explored poorly (the report's ESS shows it).
+    """
+    import pyabc
+    import scipy.stats as st
+    from pyabc.transition.util import smart_cov
+
+    class GaussianTransition(pyabc.transition.Transition):
+        def __init__(self, scaling: float = 2.0):
+            self.scaling = scaling
+
+        def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
+            x = X.to_numpy(dtype=float)
+            mean = np.average(x, axis=0, weights=w)
+            cov = np.atleast_2d(smart_cov(x, w)) * self.scaling
+            self.normal = st.multivariate_normal(mean=mean, cov=cov, allow_singular=True)
+
+        def rvs_single(self):
+            return pyabc.Parameter(dict(zip(self.X.columns, np.atleast_1d(self.normal.rvs()))))
+
+        def pdf(self, x):
+            if isinstance(x, (pyabc.Parameter, pd.Series, dict)):
+                return float(self.normal.pdf(np.array([x[k] for k in self.X.columns], dtype=float)))
+            return np.atleast_1d(self.normal.pdf(x[self.X.columns].to_numpy(dtype=float)))
+
+    return GaussianTransition(scaling)
+
+
 def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bool, log=print,
             max_minutes: float | None = None):
     """ABC-SMC; returns (history, elapsed seconds)."""
@@ -673,7 +711,8 @@ def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bo
     distance = FitDistance(spec.weights)
     # generation 0 is a plain prior sample (no separate calibration sample), then median thresholds
     eps = pyabc.QuantileEpsilon(initial_epsilon=1e12, alpha=0.5)
-    abc = pyabc.ABCSMC(LatentModel(model), prior, distance, population_size=pop, sampler=sampler, eps=eps)
+    abc = pyabc.ABCSMC(LatentModel(model), prior, distance, population_size=pop, sampler=sampler, eps=eps,
+                       transitions=gaussian_transition(a.proposal_scaling))
     db = out / "abc.db"
     if db.exists():
         db.unlink()
