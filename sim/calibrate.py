@@ -1031,9 +1031,10 @@ def write_report(*, spec, spec_path, model, history, post, results, chosen, draw
     try:
         import subprocess
 
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=spec_path.parent,
+        pkg = Path(__file__).resolve().parent  # the sim/ package that ran, wherever it is called from
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=pkg,
                                 capture_output=True, text=True).stdout.strip() or "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "sim"], cwd=spec_path.parent,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=pkg,
                                capture_output=True, text=True).stdout.strip()
     except Exception:
         commit, dirty = "unknown", ""
