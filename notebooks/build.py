@@ -101,7 +101,7 @@ SWEEP = [
            "resuming where it stopped; `migsim sensitivity` computes the indices. `scenarios/sweeps/demo.yaml` is "
            "a grid example; here we write a small Morris design."),
     ("code", SETUP),
-    ("code", """import subprocess, sys, tempfile, yaml
+    ("code", """import shutil, subprocess, sys, tempfile, yaml
 tmp = Path(tempfile.mkdtemp())
 sweep = {
     "name": "morris_demo",
@@ -119,6 +119,9 @@ sweep = {
 }
 (tmp / "morris.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
 out = ROOT / "results" / "notebook_sweep"
+# a sweep folder resumes only the same sweep: after the baseline or its data change, the
+# command refuses to mix old and new runs, so this notebook starts afresh every time
+shutil.rmtree(out, ignore_errors=True)
 run = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(tmp / "morris.yaml"), "--out", str(out),
                       "--workers", "2"], capture_output=True, text=True, cwd=ROOT)
 assert run.returncode == 0, run.stderr[-2000:]
