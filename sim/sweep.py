@@ -414,6 +414,22 @@ def summarise(ts: pd.DataFrame, outcomes: list[dict], period: tuple[dt.date, dt.
     return out
 
 
+def series_bytes(ts: pd.DataFrame) -> bytes:
+    """A run's daily rows as Parquet bytes, converted on the calling thread.
+
+    ``from_pandas`` would otherwise start a pool of ``pyarrow.cpu_count()`` threads for
+    each run of more than a few hundred rows: one in a local-cluster worker (Dask sets
+    OMP_NUM_THREADS=1, which pyarrow follows), every CPU in a worker started otherwise or
+    in a serial loop, where they only compete with the other workers.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(ts, preserve_index=False, nthreads=1), buf)
+    return buf.getvalue()
+
+
 def execute_run(base_raw: dict, scenario_path: str, task: dict, outcomes: list[dict],
                 series_metrics: list[str] | None, store_series: bool) -> dict:
     """Validate, simulate, summarise one run. Never raises for a bad run: the error is the result."""
@@ -440,12 +456,7 @@ def execute_run(base_raw: dict, scenario_path: str, task: dict, outcomes: list[d
         if store_series:
             if series_metrics:
                 ts = ts[ts["metric"].isin(series_metrics)]
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            buf = io.BytesIO()
-            pq.write_table(pa.Table.from_pandas(ts, preserve_index=False), buf)
-            res["series"] = buf.getvalue()
+            res["series"] = series_bytes(ts)
     except Exception as exc:  # recorded, never fatal to the sweep
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" [{Path(tb[-1].filename).name}:{tb[-1].lineno}]" if tb and not isinstance(exc, InputError) else ""
@@ -658,6 +669,20 @@ def prepare(sweep_path: str | Path) -> dict:
             "points": points, "meta": meta, "columns": columns}
 
 
+# Dask's housekeeping, made rarer in the local cluster (workers, nannies, scheduler): with a
+# worker per core, every CPU second it takes is a second some run waits. With the defaults
+# (about 200 wake-ups a second) a run took 7-12% more CPU in a 2-worker cluster than alone:
+# the worker's event loop and profiler about 4%, the rest in the run's own thread, slowed by
+# the interruptions. With these, as much as alone (benchmarks/README.md, "Sweep
+# throughput"). Workers of an existing cluster (--scheduler) keep their own settings.
+QUIET_CLUSTER = {
+    "distributed.worker.profile.enabled": False,  # samples the running task's stack every 10 ms (dashboard)
+    "distributed.admin.tick.interval": "500ms",  # event-loop liveness check, every 20 ms by default
+    "distributed.worker.memory.monitor-interval": "1s",  # memory limits still enforced, checked every 1 s
+    "distributed.admin.system-monitor.interval": "2s",  # the dashboard's CPU, memory and network graphs
+}
+
+
 def _open_client(workers: int | None, scheduler: str | None):
     import logging
 
@@ -672,7 +697,11 @@ def _open_client(workers: int | None, scheduler: str | None):
         dash = ":0"
     except ImportError:
         dash = None
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ()}):
+    # a Nanny writes its pre-spawn environment into this process's os.environ, which the
+    # workers it spawns inherit: after a cluster with Dask's defaults (an earlier one in a
+    # test session or a notebook), ours and any worker its nanny restarts would get it too
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ(), **QUIET_CLUSTER}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=dash,
                                silence_logs=logging.ERROR)
     return Client(cluster), cluster
@@ -694,14 +723,55 @@ def worker_environ() -> dict:
     return env
 
 
+def task_of(prep: dict, r) -> dict:
+    """What a worker needs to know of one run (a row of the design): its id, seed and changes."""
+    pt = prep["points"][int(r.point)]
+    params_by = {p.name: p for p in prep["spec"].parameters}
+    levels_by = {s.name: s.levels for s in prep["spec"].switches}
+    return {"run_id": r.run_id, "seed": int(r.seed), "point": int(r.point),
+            "set": [(params_by[k].path, _plain(v)) for k, v in pt["params"].items()],
+            "levels": [(lv.model_dump() if (lv := levels_by[s][pt["levels"][s]]) is not None else None)
+                       for s in levels_by]}
+
+
+def run_args(prep: dict) -> tuple:
+    """The arguments every run of the sweep shares after (base, path, task): outcomes,
+    series metrics, whether series are stored."""
+    spec: SweepSpec = prep["spec"]
+    return ([o.model_dump() for o in spec.outcomes],
+            list(spec.series.metrics) if spec.series.metrics else None, spec.series.store)
+
+
+def _scatter_base(client, base_raw: dict):
+    """The base scenario on every worker, under a key of this sweep alone.
+
+    Wrapped in a list: ``scatter`` reads a dict as ``{key: value}``, so the scenario's
+    top-level keys (``name``, ``period``, ...) became Dask keys shared by every sweep on
+    the scheduler. When an interrupted sweep's client left, the scheduler forgot them
+    while the resuming sweep's tasks already named them, and each resumed run failed
+    with "lost dependencies". ``hash=False`` gives a random key: even the same scenario
+    scattered again is a new key.
+    """
+    [fut] = client.scatter([base_raw], broadcast=True, hash=False)
+    return fut
+
+
 def run_sweep(sweep_path: str | Path, out: str | Path, workers: int | None = None, scheduler: str | None = None,
               retry_failed: bool = False, progress: bool = True, compact_every: float = 5.0,
-              stop_after: int | None = None) -> dict:
+              stop_after: int | None = None, timings: dict | None = None) -> dict:
     """Run (or resume) a sweep into ``out``. Returns counts {total, skipped, ok, failed, interrupted}.
 
-    ``stop_after`` stops as if interrupted after that many commits (for tests)."""
+    ``stop_after`` stops as if interrupted after that many commits (for tests). ``timings``,
+    if given, receives seconds from the call to: the cluster ready, the first and the last
+    result committed, the cluster closed (where a sweep's wall time goes, for the benchmark)."""
     from dask.distributed import as_completed
     from tqdm import tqdm
+
+    t_start = time.perf_counter()
+
+    def mark(event: str) -> None:
+        if timings is not None:
+            timings[event] = round(time.perf_counter() - t_start, 3)
 
     prep = prepare(sweep_path)
     spec: SweepSpec = prep["spec"]
@@ -717,35 +787,22 @@ def run_sweep(sweep_path: str | Path, out: str | Path, workers: int | None = Non
         store.close()
         return stats
 
-    outcomes = [o.model_dump() for o in spec.outcomes]
-    series_metrics = list(spec.series.metrics) if spec.series.metrics else None
     points = prep["points"]
-    levels_by = {s.name: s.levels for s in spec.switches}
-    params_by = {p.name: p for p in spec.parameters}
-
-    def task_of(r) -> dict:
-        pt = points[int(r.point)]
-        return {"run_id": r.run_id, "seed": int(r.seed), "point": int(r.point),
-                "set": [(params_by[k].path, _plain(v)) for k, v in pt["params"].items()],
-                "levels": [(lv.model_dump() if (lv := levels_by[s][pt["levels"][s]]) is not None else None)
-                           for s in levels_by]}
-
+    common = run_args(prep)
     client = cluster = bar = None
     pending = iter(todo.itertuples(index=False))
     last_compact = time.monotonic()
     try:
         client, cluster = _open_client(workers, scheduler)
-        # a fresh key (hash=False): a content-hashed key may still be being forgotten by the
-        # scheduler after a previous, interrupted sweep's client left, and its tasks would fail
-        base_f = client.scatter(prep["base_raw"], broadcast=True, hash=False)
+        base_f = _scatter_base(client, prep["base_raw"])
+        mark("cluster_ready_s")
         nthreads = max(sum(client.nthreads().values()), 1)
         window = max(4 * nthreads, 32)  # bounded in-flight tasks: flat memory for any sweep size
         info = {}
 
         def submit(r):
-            t = task_of(r)
-            f = client.submit(execute_run, base_f, str(prep["base_path"]), t, outcomes, series_metrics,
-                              spec.series.store, pure=False, key=f"migsim-run-{r.run_id}-{os.urandom(3).hex()}")
+            f = client.submit(execute_run, base_f, str(prep["base_path"]), task_of(prep, r), *common,
+                              pure=False, key=f"migsim-run-{r.run_id}-{os.urandom(3).hex()}")
             info[f.key] = r
             return f
 
@@ -769,6 +826,9 @@ def run_sweep(sweep_path: str | Path, out: str | Path, workers: int | None = Non
                    **{k: _cell(v) for k, v in pt["params"].items()}, **pt["levels"], **res,
                    "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
             store.commit(row, series)
+            mark("last_result_s")
+            if stats["ok"] + stats["failed"] == 0:
+                mark("first_result_s")
             stats["ok" if row["status"] == "ok" else "failed"] += 1
             bar.update(1)
             bar.set_postfix(failed=stats["failed"], refresh=False)
@@ -800,6 +860,7 @@ def run_sweep(sweep_path: str | Path, out: str | Path, workers: int | None = Non
                 pass
         store.close()
         store.recover()
+        mark("closed_s")
     return stats
 
 

@@ -134,8 +134,10 @@ def test_sweep_two_workers_records_a_failed_run(tmp_path):
     path = write_sweep(tmp_path, parameters=[
         {"name": "removed_retry", "path": "border.removed_retry", "values": [0.2, 1.5]}], replicates=[1, 2, 3])
     out = tmp_path / "out"
-    stats = sw.run_sweep(path, out, workers=2, progress=False)  # its own 2-worker LocalCluster
+    timings = {}
+    stats = sw.run_sweep(path, out, workers=2, progress=False, timings=timings)  # its own 2-worker LocalCluster
     assert stats == {"total": 6, "skipped": 0, "ok": 3, "failed": 3, "interrupted": False}
+    assert 0 < timings["cluster_ready_s"] <= timings["first_result_s"] <= timings["last_result_s"] <= timings["closed_s"]
     runs = check_store(out, 6)
     bad = runs[runs["removed_retry"] == 1.5]
     assert (bad["status"] == "failed").all() and bad["error"].str.contains("removed_retry").all()
@@ -185,6 +187,40 @@ def test_resume_after_interrupt_and_crash_states(tmp_path, cluster):
     stats = sw.run_sweep(path, out, scheduler=addr, progress=False)
     assert stats["skipped"] == 10 and stats["ok"] == 0
     assert len((out / "journal.jsonl").read_text().splitlines()) == n_lines
+
+
+def test_base_scenario_scattered_under_a_key_of_its_own(cluster):
+    # a dict given to scatter is read as {key: value}: the scenario's top-level keys became
+    # Dask keys shared by successive sweeps, and a resumed sweep's runs failed with
+    # "lost dependencies" when the previous client's release of them came through
+    from dask.distributed import Client
+
+    with Client(cluster.scheduler_address) as client:
+        a = sw._scatter_base(client, {"name": "t", "period": {"start": "2023-01-01"}})
+        b = sw._scatter_base(client, {"name": "t", "period": {"start": "2023-01-01"}})
+        assert a.key != b.key and not {a.key, b.key} & {"name", "period"}
+        assert client.submit(lambda raw: raw["period"]["start"], b).result() == "2023-01-01"
+
+
+def test_local_cluster_workers():
+    # workers without Dask's MALLOC_TRIM_THRESHOLD_ (the model ran 40-65% slower) and with
+    # its housekeeping made rarer (QUIET_CLUSTER): no profiler thread sampling the runs
+    def probe(dask_worker):
+        import threading
+
+        import dask
+        return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"),
+                dask.config.get("distributed.worker.profile.enabled"),
+                sorted(t.name for t in threading.enumerate()))
+
+    client, cluster = sw._open_client(1, None)
+    try:
+        [(trim, omp, profile, threads)] = client.run(probe).values()
+        assert list(client.nthreads().values()) == [1]
+    finally:
+        client.close()
+        cluster.close()
+    assert trim is None and omp == "1" and profile is False and "Profile" not in threads
 
 
 def test_killed_client_resumes(tmp_path, cluster):
