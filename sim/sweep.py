@@ -671,9 +671,10 @@ def prepare(sweep_path: str | Path) -> dict:
 
 # Dask's housekeeping, made rarer in the local cluster (workers, nannies, scheduler): with a
 # worker per core, every CPU second it takes is a second some run waits. With the defaults
-# (about 200 wake-ups a second) a run took 7-12% more CPU in a 2-worker cluster than alone:
+# (over 150 wake-ups a second) a run took 7-12% more CPU in a 2-worker cluster than alone:
 # the worker's event loop and profiler about 4%, the rest in the run's own thread, slowed by
-# the interruptions. With these, as much as alone (benchmarks/README.md, "Sweep
+# the interruptions. With these, the run's thread takes as much CPU as alone, and the
+# sweep reaches 93-95% of the serial throughput x workers (benchmarks/README.md, "Sweep
 # throughput"). Workers of an existing cluster (--scheduler) keep their own settings.
 QUIET_CLUSTER = {
     "distributed.worker.profile.enabled": False,  # samples the running task's stack every 10 ms (dashboard)
