@@ -4,7 +4,7 @@ Why a data file and not code: every place and leg carries its own source or stat
 assumption, researchers edit them without touching Python, and a scenario can point
 to its own network. The class turns the tables into the arrays the model indexes
 every day (edge endpoints, days, cost, hazard, access by citizenship) and into the
-distances to the border that route choice weighs.
+costs to the border that route choice weighs.
 """
 
 from __future__ import annotations
@@ -179,11 +179,6 @@ class Network:
                 break
             cost = new
         return cost
-
-    def distance_to_border(self, usable: np.ndarray | None = None) -> np.ndarray:
-        """Shortest km from every node to the nearest border area over usable edges."""
-        usable = np.ones(self.n_edges, bool) if usable is None else usable
-        return self.cost_to_border(self.km, usable)[0]
 
     def component(self, node: int) -> str:
         """CBP component that counts encounters at a border area."""

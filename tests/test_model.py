@@ -166,4 +166,3 @@ def test_cost_to_border_is_per_citizenship(tmp_path):
     assert cost[0, city] == cost[1, city] == 2.0          # the Field Office, 2 km away
     assert cost[0, fork] == 100 + 3500 + 2
     assert np.isinf(cost[1, fork])                         # no usable way on for the second row
-    assert np.array_equal(net.distance_to_border(), cost[0])
