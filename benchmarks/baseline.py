@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def one(scenario: str, mode: str, split: bool) -> dict:
     """Run once in this process and report."""
     sys.path.insert(0, str(ROOT))
-    from sim.inputs import Inputs
-    from sim.model import RouteModel
+    from sim.engine.model import RouteModel
     from sim.scenario import read_raw, validate_raw
+    from sim.scenario.inputs import Inputs
 
     raw = read_raw(scenario)
     raw["random_numbers"] = mode
@@ -42,7 +42,7 @@ def one(scenario: str, mode: str, split: bool) -> dict:
     # person-steps counted in a second, untimed run with the same seed (identical history)
     m2 = RouteModel(inputs, 1)
     steps = [0]
-    m2.run(lambda day: steps.__setitem__(0, steps[0] + int(m2.groups.size[m2._active].sum())))
+    m2.run(lambda day: steps.__setitem__(0, steps[0] + int(m2.groups.size[m2.active].sum())))
     led = m.people_ledger()
     return {"mode": mode, "split_at_forks": split, "wall_s": wall, "person_steps": steps[0],
             "groups": int(m.groups.n), "spawned": led["spawned"], "balanced": led["balanced"],

@@ -55,8 +55,8 @@ BASE_PYTHONS = ("/root/.pyenv/versions/3.12.1/bin/python",)
 # ---------------------------------------------------------------------------- ours
 def load_inputs(per_day: int, days: int, tmp: Path):
     """The corridor scenario; for other sizes a departures CSV is written into ``tmp``."""
-    from sim.inputs import Inputs
     from sim.scenario import read_raw, validate_raw
+    from sim.scenario.inputs import Inputs
 
     if per_day == DEFAULT_PER_DAY and days == DEFAULT_DAYS:
         return Inputs.load(SCENARIO)
@@ -84,8 +84,8 @@ def town_index(node_id: str) -> float:
 def run_ours(per_day: int, days: int, seed: int, repeats: int, profile: int) -> dict:
     import numpy as np
 
-    from sim.groups import ACTIVE, WAITING
-    from sim.model import RouteModel
+    from sim.engine.groups import ACTIVE, WAITING
+    from sim.engine.model import RouteModel
 
     with tempfile.TemporaryDirectory() as tmp:
         inp = load_inputs(per_day, days, Path(tmp))

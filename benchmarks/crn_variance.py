@@ -27,9 +27,9 @@ SCENARIO = ROOT / "scenarios" / "panama_removal_flights.yaml"
 def total_encounters(args) -> float:
     with_lever, mode, seed, scale = args
     sys.path.insert(0, str(ROOT))
-    from sim.inputs import Inputs
-    from sim.model import RouteModel
+    from sim.engine.model import RouteModel
     from sim.scenario import read_raw, validate_raw
+    from sim.scenario.inputs import Inputs
 
     raw = read_raw(SCENARIO)
     raw["random_numbers"] = mode

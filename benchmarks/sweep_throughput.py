@@ -54,7 +54,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim import sweep as sw  # noqa: E402
+from sim.studies import sweep as sw  # noqa: E402
 
 
 def write_sweep(folder: Path, runs: int, scale: float) -> Path:
@@ -83,9 +83,9 @@ def sample_tasks(prep: dict, k: int) -> list[dict]:
 
 def simulate_only(prep: dict, task: dict) -> None:
     """The run's scenario validated, loaded and simulated; nothing kept."""
-    from sim.inputs import Inputs
-    from sim.runner import simulate
     from sim.scenario import validate_raw
+    from sim.scenario.inputs import Inputs
+    from sim.studies.runner import simulate
 
     raw = copy.deepcopy(prep["base_raw"])
     for p, v in task["set"]:

@@ -31,21 +31,21 @@ QUICKSTART = [
            "output files every other tool reads."),
     ("code", SETUP),
     ("code", """from sim.scenario import read_raw, validate_raw
-from sim.inputs import Inputs
-from sim.runner import run_scenario
+from sim.scenario.inputs import Inputs
+from sim.studies.runner import run_scenario
 
 path = ROOT / "scenarios" / "baseline_fy2023.yaml"
 raw = read_raw(path)                 # the scenario as a dict, `extends` applied
 raw["departures"]["scale"] = SCALE   # a sample for a quick look; 1.0 is full scale
 inputs = Inputs.load(path, validate_raw(raw, path))
-out = run_scenario(path, ROOT / "results" / "notebook_baseline", inputs=inputs, progress=False)
+out = ROOT / "results" / "notebook_baseline"
+summary = run_scenario(path, out, inputs=inputs, progress=False)   # also written as summary.json
 sorted(p.name for p in out.iterdir())"""),
     ("md", "## The output contract\n`timeseries.parquet` holds tidy daily rows; `summary.json` the people "
            "ledger per seed (everyone who set out is accounted for) and headline figures; `manifest.json` "
            "what made the run."),
     ("code", """import json
 ts = pd.read_parquet(out / "timeseries.parquet")
-summary = json.loads((out / "summary.json").read_text())
 manifest = json.loads((out / "manifest.json").read_text())
 print(manifest["version"], manifest["scenario_sha256"][:12], manifest["seeds"])
 summary["ledger"]"""),
@@ -66,7 +66,7 @@ POLICY = [
            "a seed differ only where the levers act, so the paired differences are tight."),
     ("code", SETUP),
     ("code", """import tempfile, yaml
-from sim.effects import run_effects
+from sim.studies.effects import run_effects
 
 # quick variants of two policy scenarios at the notebook's scale
 tmp = Path(tempfile.mkdtemp())

@@ -19,18 +19,17 @@ from sim.errors import InputError
 
 
 def cmd_run(a) -> int:
-    from sim.runner import run_scenario
+    from sim.studies.runner import run_scenario
 
     out = a.out or Path("results") / Path(a.scenario).stem
-    run_scenario(a.scenario, out, seed=a.seed, replicates=a.replicates, processes=a.processes,
-                 progress=not a.quiet, plots=not a.no_plots)
-    summ = json.loads((Path(out) / "summary.json").read_text())
-    print(f"wrote {out}/ (timeseries.parquet, summary.json, manifest.json{'' if a.no_plots else ', plots/'})")
-    if "fy2023_encounters" in summ:
-        print(f"FY2023 encounters, mean of {len(summ['seeds'])} seed(s): {summ['fy2023_encounters']['mean']:,.0f}"
-              f" (observed 2,475,669)")
-    if "darien_2023" in summ:
-        print(f"Darién crossings 2023, mean: {summ['darien_2023']['mean']:,.0f} (observed 520,085)")
+    summ = run_scenario(a.scenario, out, seed=a.seed, replicates=a.replicates, processes=a.processes,
+                        progress=not a.quiet, plots=not a.no_plots)
+    print(f"wrote {out}/ (timeseries.parquet, legs.parquet, summary.json, manifest.json{'' if a.no_plots else ', plots/'})")
+    names = {"encounters": "SW border encounters", "darien_crossings": "Darién crossings"}
+    for label, by_metric in summ["windows"].items():
+        for metric, v in by_metric.items():
+            obs = f" (observed {v['observed']:,.0f})" if v["observed"] is not None else ""
+            print(f"{names.get(metric, metric)} {label}, mean of {len(summ['seeds'])} seed(s): {v['mean']:,.0f}{obs}")
     bad = [s for s, led in summ["ledger"].items() if not led["balanced"]]
     if bad:
         print(f"WARNING: people ledger does not balance for seeds {bad}", file=sys.stderr)
@@ -39,25 +38,27 @@ def cmd_run(a) -> int:
 
 
 def cmd_validate(a) -> int:
-    from sim.inputs import Inputs
+    from sim.scenario.footprint import estimate
+    from sim.scenario.inputs import Inputs
 
     inp = Inputs.load(a.scenario)
     sc = inp.scenario
     print(f"{a.scenario}: valid scenario {sc.name!r}: {inp.n_days} days from {sc.spinup_start} "
           f"(period {sc.period.start} to {sc.period.end}), {inp.network.n_nodes} nodes, "
-          f"{inp.network.n_edges} legs, {inp.departures.sum():,.0f} expected departures, seeds {sc.seeds}")
+          f"{inp.network.n_edges} legs, {len(sc.policies)} levers, seeds {sc.seeds}; "
+          f"expected departures: {estimate(inp)}")
     return 0
 
 
 def cmd_schema(a) -> int:
-    from sim.scenario import json_schema
+    from sim.scenario.files import json_schema
 
     print(json.dumps(json_schema(), indent=2))
     return 0
 
 
 def cmd_effects(a) -> int:
-    from sim.effects import run_effects, to_markdown
+    from sim.studies.effects import run_effects, to_markdown
 
     out = a.out or Path("results") / "effects"
     table = run_effects(a.scenarios, a.baseline, out, replicates=a.replicates, seed=a.seed,
@@ -104,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_effects)
 
-    from sim import calibrate, compare, sensitivity, sweep
+    from sim.studies import calibration, compare, sensitivity, sweep
 
-    for mod in (sweep, sensitivity, compare, calibrate):
+    for mod in (sweep, sensitivity, compare, calibration):
         mod.add_parser(sub)
 
     s = sub.add_parser("schema", help="print the scenario JSON schema (for editors)",

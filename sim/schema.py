@@ -1,17 +1,20 @@
 """Building blocks shared by the scenario and lever schemas.
 
-Why a module of its own: scenarios (``sim.scenario``) and policy levers
-(``sim.policies``) both need the same strict base model and bounded number types, and
-the scenario schema includes the levers.
+Why a module of its own: scenarios (``sim.scenario``), policy levers (``sim.levers``),
+sweep and calibration files all need the same strict base model, bounded number types,
+YAML reader and one-line error, and the scenario schema includes the levers.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.citizenship import CITIZENSHIPS
+from sim.errors import InputError
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -36,12 +39,6 @@ def check_citizenships(labels, allow_default: bool = False):
 
 def read_yaml_mapping(path, what: str) -> dict:
     """Read a YAML file that must hold a mapping; errors name the file (and line)."""
-    from pathlib import Path
-
-    import yaml
-
-    from sim.errors import InputError
-
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "", "file not found")
@@ -66,8 +63,6 @@ def field_path(err: dict, drop: tuple[str, ...] = ()) -> str:
 
 def first_error(exc, path, what: str, drop: tuple[str, ...] = ()):
     """The first problem of a pydantic ValidationError as an InputError (one line)."""
-    from sim.errors import InputError
-
     err = exc.errors()[0]
     msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
     return InputError(path, field_path(err, drop) or what, msg)

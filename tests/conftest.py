@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import datetime as dt
+from typing import Literal
+
 import pandas as pd
 import pytest
 import yaml
+
+from sim.levers.base import Lever
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline_fy2023.yaml"
@@ -94,3 +99,19 @@ def write_yaml(path: Path, data: dict) -> Path:
 def tiny(tmp_path) -> Path:
     """Path of a valid tiny scenario file."""
     return write_yaml(tmp_path / "tiny.yaml", tiny_scenario(tmp_path))
+
+
+class Spy(Lever):
+    """A test lever at the arrival hook: records the rows arriving at ``node``, draws nothing."""
+
+    type: Literal["spy"] = "spy"
+    start: dt.date = dt.date(1900, 1, 1)
+    node: str
+
+    def init(self, ctx):
+        ctx.watch([ctx.network.index[self.node]])
+        ctx.state.seen = []
+        return True
+
+    def on_arrive(self, ctx, rows, t, p):
+        ctx.state.seen.append(rows.copy())

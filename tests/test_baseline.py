@@ -9,10 +9,10 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from conftest import BASELINE, ROOT
 
-from conftest import ROOT, BASELINE
-from sim.inputs import Inputs
-from sim.model import RouteModel
+from sim.engine.model import RouteModel
+from sim.scenario.inputs import Inputs
 
 TARGETS = ROOT / "calibration" / "targets"
 

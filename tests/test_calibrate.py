@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT, tiny_scenario, write_yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, tiny_scenario, write_yaml
-from sim import calibrate as cal
 from sim.errors import InputError
+from sim.citizenship import CITIZENSHIPS
+from sim.cli import main
+from sim.studies.calibration import abc, command, outputs, simulate, spec as cspec, targets
 
 pytest.importorskip("pyabc")
 
@@ -33,14 +35,14 @@ def _stats(rng, n=22):
     }
 
 
-W = {k: 1.0 for k in cal.FAMILIES}
+W = {k: 1.0 for k in cspec.FAMILIES}
 
 
 def test_rel_l1_convention():
-    assert cal.rel_l1([1, 2, 3], [1, 2, 3]) == 0
-    assert cal.rel_l1([2, 2], [1, 3]) == pytest.approx(2 / 4)
+    assert targets.rel_l1([1, 2, 3], [1, 2, 3]) == 0
+    assert targets.rel_l1([2, 2], [1, 3]) == pytest.approx(2 / 4)
     # Flee's convention: relative to the observed sum, so it scales with neither unit nor size
-    assert cal.rel_l1(np.array([2, 2]) * 1000, np.array([1, 3]) * 1000) == pytest.approx(0.5)
+    assert targets.rel_l1(np.array([2, 2]) * 1000, np.array([1, 3]) * 1000) == pytest.approx(0.5)
 
 
 @settings(max_examples=30, deadline=None)
@@ -48,7 +50,7 @@ def test_rel_l1_convention():
 def test_distance_zero_at_observed_and_grows(seed, eps):
     rng = np.random.default_rng(seed)
     obs = _stats(rng)
-    d = cal.FitDistance(W)
+    d = targets.FitDistance(W)
     assert d(obs, obs) == pytest.approx(0.0, abs=1e-12)
     small = {k: v * (1 + eps) for k, v in obs.items()}
     big = {k: v * (1 + 2 * eps) for k, v in obs.items()}
@@ -66,8 +68,8 @@ def test_distance_weights_and_rank_term():
     obs = _stats(rng)
     sim = dict(obs)
     sim["enc_citizenship"] = obs["enc_citizenship"][::-1].copy()  # same total, ranks scrambled
-    only_rank = cal.FitDistance({"rank_citizenship": 2.0})
-    only_total = cal.FitDistance({"enc_total": 1.0})
+    only_rank = targets.FitDistance({"rank_citizenship": 2.0})
+    only_total = targets.FitDistance({"enc_total": 1.0})
     assert only_total(sim, obs) == pytest.approx(0.0, abs=1e-12)
     f = only_rank.families(sim, obs)
     assert only_rank(sim, obs) == pytest.approx(2.0 * f["rank_citizenship"])
@@ -76,8 +78,8 @@ def test_distance_weights_and_rank_term():
 
 def test_weighted_quantile():
     x = np.array([1.0, 2.0, 3.0])
-    assert cal.weighted_quantile(x, np.array([1, 1, 1]), 0.5) == pytest.approx(2.0)
-    assert cal.weighted_quantile(x, np.array([0.0, 0.0, 1.0]), 0.5) == pytest.approx(3.0)
+    assert abc.weighted_quantile(x, np.array([1, 1, 1]), 0.5) == pytest.approx(2.0)
+    assert abc.weighted_quantile(x, np.array([0.0, 0.0, 1.0]), 0.5) == pytest.approx(3.0)
 
 
 # ---------------------------------------------------------------- the tiny calibration
@@ -137,7 +139,7 @@ def tiny_spec(tmp: Path, **over) -> dict:
 def test_quick_smoke_run(tmp_path):
     path = write_yaml(tmp_path / "cal.yaml", tiny_spec(tmp_path))
     out = tmp_path / "out"
-    s = cal.calibrate(path, out=out, quick=True, log=lambda *a: None)
+    s = command.calibrate(path, out=out, quick=True, log=lambda *a: None)
     for name in ("posterior.parquet", "abc.db", "REPORT.md", "fy2023_params.yaml", "fy2023_departures.csv"):
         assert (out / name).is_file(), name
     assert (out / "plots" / "encounters_by_month.png").is_file()
@@ -149,9 +151,9 @@ def test_quick_smoke_run(tmp_path):
     assert set(frag) == {"route_choice", "departures"}
     assert frag["departures"]["file"] == "fy2023_departures.csv"
     # the fragment merged over the scenario is a valid scenario whose schedule carries the multipliers
-    sc = cal.load_params_fragment(tmp_path / "tiny.yaml", out / "fy2023_params.yaml", 1.0)
+    sc = outputs.load_params_fragment(tmp_path / "tiny.yaml", out / "fy2023_params.yaml", 1.0)
     chosen = s["chosen"]
-    pe = cal.point_estimates(cal.load_spec(path)[0], post)[chosen]
+    pe = abc.point_estimates(cspec.load_spec(path)[0], post)[chosen]
     dep = pd.read_csv(sc.departures.file)
     ven = dep[(dep.citizenship == "VENEZUELA") & (dep.month == "2023-03")]["persons"].iloc[0]
     assert ven == pytest.approx(3000 * pe["dep_ven"] * pe["season_mar"], abs=0.06)
@@ -161,13 +163,13 @@ def test_quick_smoke_run(tmp_path):
     assert len(s["criteria"]) == 9
     # the report can be redone from the stored pyabc database without a new ABC run
     (out / "REPORT.md").unlink()
-    again = cal.calibrate(path, out=out, quick=True, log=lambda *a: None, report_only=True)
+    again = command.calibrate(path, out=out, quick=True, log=lambda *a: None, report_only=True)
     assert (out / "REPORT.md").is_file() and again["simulations"] == s["simulations"]
 
 
 def test_model_applies_parameters(tmp_path):
     path = write_yaml(tmp_path / "cal.yaml", tiny_spec(tmp_path))
-    m = cal.CalibrationModel(path, scale=1.0, seeds=[3])
+    m = simulate.CalibrationModel(path, scale=1.0, seeds=[3])
     base = m.inputs({"dep_ven": 1.0, "season_mar": 1.0, "km_weight": 1.0})
     twice = m.inputs({"dep_ven": 2.0, "season_mar": 1.0, "km_weight": 1.0})
     ven, mex = 20, 11  # CODE of VENEZUELA, MEXICO
@@ -206,7 +208,7 @@ def test_spec_errors_name_file_and_field(tmp_path, edit, field, msg):
     edit(spec)
     path = write_yaml(tmp_path / "cal.yaml", spec)
     with pytest.raises(InputError) as ei:
-        cal.check_spec_against_scenario(cal.CalibrationModel(path))
+        simulate.check_spec_against_scenario(simulate.CalibrationModel(path))
     e = ei.value
     assert e.file == str(path)
     assert e.field.startswith(field), (e.field, e.message)
@@ -217,18 +219,18 @@ def test_spec_bad_yaml_and_missing(tmp_path):
     p = tmp_path / "bad.yaml"
     p.write_text("name: [unclosed\n")
     with pytest.raises(InputError, match="bad YAML"):
-        cal.load_spec(p)
+        cspec.load_spec(p)
     with pytest.raises(InputError, match="file not found"):
-        cal.load_spec(tmp_path / "none.yaml")
+        cspec.load_spec(tmp_path / "none.yaml")
 
 
 def test_project_calibration_file_is_valid():
-    spec, base = cal.load_spec(ROOT / "calibration" / "fy2023.yaml")
+    spec, base = cspec.load_spec(ROOT / "calibration" / "fy2023.yaml")
     # every citizenship's departure volume is free through exactly one volume multiplier
     vol = [c for p in spec.parameters if p.kind == "departures" and p.months is None for c in spec.labels(p)]
-    assert sorted(vol) == sorted(cal.CITIZENSHIPS)
-    m = cal.CalibrationModel(ROOT / "calibration" / "fy2023.yaml")
-    cal.check_spec_against_scenario(m)
+    assert sorted(vol) == sorted(CITIZENSHIPS)
+    m = simulate.CalibrationModel(ROOT / "calibration" / "fy2023.yaml")
+    simulate.check_spec_against_scenario(m)
     obs = m.observed
     assert obs.stats["enc_citizenship"].sum() == 2_475_669
     assert obs.stats["darien_total"][0] == 520_085
@@ -238,8 +240,8 @@ def test_project_calibration_file_is_valid():
 def test_cli_subcommand(tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="migsim")
     sub = parser.add_subparsers(dest="command")
-    cal.add_parser(sub)
+    command.add_parser(sub)
     a = parser.parse_args(["calibrate", "x.yaml", "--quick", "--scheduler", "tcp://127.0.0.1:8786"])
-    assert a.quick and a.scheduler == "tcp://127.0.0.1:8786" and a.func is cal.handler
-    assert cal.main(["calibrate", str(tmp_path / "missing.yaml")]) == 2
+    assert a.quick and a.scheduler == "tcp://127.0.0.1:8786" and a.func is command.handler
+    assert main(["calibrate", str(tmp_path / "missing.yaml")]) == 2
     assert "file not found" in capsys.readouterr().err

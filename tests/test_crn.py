@@ -7,12 +7,11 @@ panama_removal_flights scenario over 20 seeds, is measured by benchmarks/crn_var
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import Spy, tiny_scenario, write_yaml
 
-from conftest import tiny_scenario, write_yaml
 from sim.cli import main
-from sim.groups import DONE
-from sim.inputs import Inputs
-from sim.model import RouteModel
+from sim.engine.model import RouteModel
+from sim.scenario.inputs import Inputs
 
 FLIGHTS = {"type": "panama_removal_flights", "start": "2023-02-10", "nodes": ["n_jungle_exit"],
            "seats_per_week": 350, "citizenships": ["VENEZUELA"], "selected_share": 0.6}
@@ -39,9 +38,7 @@ def test_a_lever_that_does_nothing_is_byte_identical(tmp_path):
 def _run_with_spy(path, place, seed=1):
     """Run, marking every group that arrives at ``place`` (the spy draws no random numbers)."""
     m = RouteModel(Inputs.load(path), seed)
-    node = m.network.index[place]
-    seen = []
-    m.node_checks.setdefault(node, {})["spy"] = lambda rows, t, p: seen.append(rows.copy())
+    seen = m.levers.install(Spy(node=place), 99).state.seen
     m.run()
     g = m.groups
     tainted = np.zeros(g.n, bool)

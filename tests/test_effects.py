@@ -3,8 +3,8 @@
 import json
 
 import pandas as pd
-
 from conftest import tiny_scenario, write_yaml
+
 from sim.cli import main
 
 
@@ -38,3 +38,25 @@ def test_effects_bad_scenario_exit_2(tmp_path, capsys):
     assert main(["effects", str(tmp_path / "bad.yaml"), "--baseline", str(base), "--out", str(tmp_path / "e")]) == 2
     assert "bad.yaml: policies.0" in capsys.readouterr().err
     assert not (tmp_path / "e").exists()
+
+
+def test_effects_identical_with_one_or_two_processes(tmp_path):
+    """Workers run the counterfactual built in memory (the baseline moved onto the
+    scenario's period), not the baseline file read again."""
+    base = write_yaml(tmp_path / "base.yaml", tiny_scenario(tmp_path))
+    write_yaml(tmp_path / "later.yaml", {
+        "extends": "base.yaml", "name": "later",
+        "period": {"start": "2023-02-15", "end": "2023-04-30"}, "spinup_start": "2023-02-01",
+        "policies": [{"type": "deportation_charters", "start": "2023-03-01", "citizenship": "VENEZUELA",
+                      "flights_per_month": 4, "seats_per_flight": 100}]})
+    outs = []
+    for processes in ("1", "2"):
+        out = tmp_path / f"eff{processes}"
+        assert main(["effects", str(tmp_path / "later.yaml"), "--baseline", str(base), "--replicates", "2",
+                     "--processes", processes, "--out", str(out), "--quiet"]) == 0
+        outs.append((out / "effects.csv").read_bytes())
+    assert outs[0] == outs[1]
+    t = pd.read_csv(tmp_path / "eff1" / "effects.csv").set_index("outcome")
+    # the counterfactual ran over the scenario's period: departures, untouched by the charters,
+    # are equal only when both count the same days (the baseline's own period starts a month earlier)
+    assert t.at["departures", "difference_mean"] == 0

@@ -3,8 +3,8 @@
 import copy
 
 import pytest
-
 from conftest import tiny_scenario, write_yaml
+
 from sim.cli import main
 
 
@@ -139,3 +139,20 @@ def test_extends_a_list_merges_left_to_right(tmp_path, capsys):
     write_yaml(tmp_path / "x.yaml", {"extends": ["base.yaml", 3]})
     assert main(["validate", str(tmp_path / "x.yaml")]) == 2
     assert "x.yaml: extends: must be a file name or a list of file names" in capsys.readouterr().err
+
+
+def test_a_scale_that_cannot_fit_is_refused_before_running(tmp_path, capsys):
+    sc = tiny_scenario(tmp_path)
+    sc["departures"]["scale"] = 1e9
+    path = write_yaml(tmp_path / "huge.yaml", sc)
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "huge.yaml: departures.scale:" in err and "GB" in err
+    assert not (tmp_path / "out").exists()
+    assert main(["validate", str(path)]) == 2
+
+
+def test_validate_shows_the_expected_people_and_groups(tiny, capsys):
+    assert main(["validate", str(tiny)]) == 0
+    out = capsys.readouterr().out
+    assert "people in" in out and "groups" in out and "MB per run" in out

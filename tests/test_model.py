@@ -4,15 +4,15 @@ import gc
 import weakref
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
+from conftest import tiny_scenario, write_departures, write_network, write_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import tiny_scenario, write_departures, write_network, write_yaml
-from sim.groups import ACTIVE, DONE, WAITING
-from sim.inputs import Inputs
-from sim.model import RouteModel
+from sim.engine.groups import ACTIVE, DONE, WAITING
+from sim.engine.model import RouteModel
+from sim.scenario.inputs import Inputs
 
 
 def run(path, seed=1):
@@ -36,7 +36,7 @@ def test_ledger_balances_and_matches_rows(tiny):
 def test_departures_match_the_schedule_in_expectation(tiny):
     inp = Inputs.load(tiny)
     m = RouteModel(inp, 3).run()
-    assert abs(m.ledger["spawned"] - inp.departures.sum()) < 4 * np.sqrt(inp.departures.sum() * 10)
+    assert abs(m.people_ledger()["spawned"] - inp.departures.sum()) < 4 * np.sqrt(inp.departures.sum() * 10)
 
 
 def test_same_seed_same_output_other_seed_different(tiny):
@@ -130,9 +130,9 @@ def _fork_shares(tmp_path, edges):
     sc = tiny_scenario(tmp_path)
     write_network(tmp_path / "net", edges=edges)  # over the default tiny network
     m = RouteModel(Inputs.load(write_yaml(tmp_path / "s.yaml", sc)), 1)
-    net, rc = m.network, m.scenario_spec.route_choice
+    net, rc = m.network, m.spec.route_choice
     fork = net.out_edges[net.index["n_fork"]]
-    w = m.weights[0, fork]
+    w = m.router.weights[0, fork]
     to = [net.ids[net.dst[e]] for e in fork]
     return dict(zip(to, w / w.sum())), net, rc, m
 
@@ -149,7 +149,7 @@ def test_route_choice_counts_fares_and_risks_further_on(tmp_path):
     # and the odds are exactly those of the two routes' generalised costs (logit)
     def leg(a, b):
         e = net.edge_index[(a, b)]
-        risk = 1 - (1 - m.hazard[e]) ** net.days[e]
+        risk = 1 - (1 - m.router.hazard[e]) ** net.days[e]
         return rc.km_weight * net.km[e] / 1000 + rc.cost_weight * net.cost[e] / 1000 + rc.risk_weight * risk
 
     du = (leg("n_fork", "n_jungle_exit") + leg("n_jungle_exit", "n_city")) - (leg("n_fork", "n_detour") + leg("n_detour", "n_city"))

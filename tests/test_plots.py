@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from sim.plots import make_run_plots
+from sim.studies.plots import make_run_plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NAMES = {"encounters_by_month.png", "encounters_by_citizenship.png", "darien_by_month.png"}

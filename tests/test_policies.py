@@ -8,17 +8,15 @@ With common random numbers, series a lever cannot reach are compared for equalit
 within noise.
 """
 
-import copy
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import tiny_scenario, write_yaml
+
 from sim.cli import main
-from sim.inputs import Inputs
-from sim.model import RouteModel
+from sim.engine.model import RouteModel
+from sim.scenario.inputs import Inputs
 
 START = "2023-02-10"
 D0 = dt.date(2023, 2, 10)
@@ -87,8 +85,8 @@ def test_visa_closing_the_only_leg_stops_departures(tmp_path, base):
 
 
 def test_visa_opening_a_restricted_leg(tmp_path):
-    from conftest import TINY_EDGES, write_network
     import pandas as pd
+    from conftest import write_network
 
     sc_ts, m0 = run_ts(tmp_path, [])
     e = pd.read_csv(tmp_path / "net" / "edges.csv", dtype=str, keep_default_na=False)

@@ -5,7 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.streams import Streams, binomial_from_uniform, derive_keys, multinomial_from_uniforms, poisson_from_uniform
+from sim.engine.streams import (
+    Streams,
+    binomial_from_uniform,
+    derive_keys,
+    multinomial_from_uniforms,
+    poisson_from_uniform,
+)
 
 
 def test_uniforms_depend_on_key_not_on_order():

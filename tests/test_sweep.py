@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, tiny_scenario, write_yaml
-from sim import sweep as sw
+
 from sim.errors import InputError
+from sim.scenario.variation import set_path
+from sim.studies import sweep as sw
+from sim.studies.sweep import cluster as scluster, command, design as sdesign, spec as sspec
 
 OUTCOMES = [{"name": "encounters", "metric": "encounters"},
             {"name": "darien", "metric": "darien_crossings", "start": "2023-02-01", "end": "2023-03-31"}]
@@ -51,16 +53,17 @@ def write_sweep(tmp: Path, **over) -> Path:
 
 
 def check_store(out: Path, n_expected: int | None = None) -> pd.DataFrame:
-    """runs.parquet has one row per id, and series/ holds exactly the ok runs, each readable."""
+    """runs.parquet has one row per id, and series/ and legs/ hold exactly the ok runs, each readable."""
     runs = pd.read_parquet(out / "runs.parquet")
     assert runs["run_id"].is_unique
     journal = [json.loads(x) for x in (out / "journal.jsonl").read_text().splitlines() if x.strip()]
     assert sorted({r["run_id"] for r in journal}) == sorted(runs["run_id"])
     ok = set(runs.loc[runs["status"] == "ok", "run_id"])
-    on_disk = {p.name.split("=", 1)[1] for p in (out / "series").glob("run_id=*")}
-    assert on_disk == ok
-    for rid in ok:
-        assert len(pd.read_parquet(out / "series" / f"run_id={rid}" / "part.parquet")) > 0
+    for kind in ("series", "legs"):
+        on_disk = {p.name.split("=", 1)[1] for p in (out / kind).glob("run_id=*")}
+        assert on_disk == ok, kind
+        for rid in ok:
+            assert len(pd.read_parquet(out / kind / f"run_id={rid}" / "part.parquet")) > 0
     assert not list((out / ".staging").glob("*"))
     if n_expected is not None:
         assert len(runs) == n_expected
@@ -71,7 +74,7 @@ def check_store(out: Path, n_expected: int | None = None) -> pd.DataFrame:
 
 def test_design_sizes(tmp_path):
     def spec(**kw):
-        return sw.SweepSpec.model_validate({"name": "x", "base": "b.yaml", "replicates": [1, 2],
+        return sspec.SweepSpec.model_validate({"name": "x", "base": "b.yaml", "replicates": [1, 2],
                                             "outcomes": OUTCOMES, **kw})
 
     bounds = [{"name": n, "path": p, "bounds": [0.0, 1.0]} for n, p in
@@ -89,10 +92,10 @@ def test_design_sizes(tmp_path):
          4 * (4 + 2)),
     ]
     for s, points in cases:
-        design, pts = sw.make_design(s)
-        assert sw.design_size(s) == points == len(pts)
+        design, pts = sdesign.make_design(s)
+        assert sdesign.design_size(s) == points == len(pts)
         assert len(design) == points * 2 and design["run_id"].is_unique
-        again, _ = sw.make_design(s)
+        again, _ = sdesign.make_design(s)
         assert again["run_id"].tolist() == design["run_id"].tolist()  # deterministic: resume finds them
         for p in s.parameters:
             if p.bounds:
@@ -119,11 +122,11 @@ def test_invalid_sweep_files(tmp_path):
 
 def test_set_path_and_policy_levels():
     raw = {"border": {"removal_share": 0.1}, "policies": [{"type": "a", "start": "2023-01-01"}]}
-    sw.set_path(raw, "border.removal_share.MEXICO", 0.5)
+    set_path(raw, "border.removal_share.MEXICO", 0.5)
     assert raw["border"]["removal_share"] == {"default": 0.1, "MEXICO": 0.5}
-    sw.apply_level(raw, sw.Level(policies=[{"type": "a", "start": "2023-02-01"}, {"type": "b", "start": "2023-03-01"}]))
+    sspec.Level(policies=[{"type": "a", "start": "2023-02-01"}, {"type": "b", "start": "2023-03-01"}]).apply(raw)
     assert raw["policies"] == [{"type": "a", "start": "2023-02-01"}, {"type": "b", "start": "2023-03-01"}]
-    sw.apply_level(raw, sw.Level(remove_policies=["a"]))
+    sspec.Level(remove_policies=["a"]).apply(raw)
     assert [p["type"] for p in raw["policies"]] == ["b"]
 
 
@@ -163,10 +166,10 @@ def test_resume_after_interrupt_and_crash_states(tmp_path, cluster):
     # a committed run whose series was not moved into place yet, and a torn journal line
     design = pd.read_parquet(out / "design.parquet")
     todo = sorted(set(design["run_id"]) - set(first["run_id"]))
-    (out / ".staging" / f"{todo[0]}.parquet").write_bytes(b"partial")
+    (out / ".staging" / f"{todo[0]}.series.parquet").write_bytes(b"partial")
     done = first["run_id"].iloc[0]
     series = out / "series" / f"run_id={done}" / "part.parquet"
-    os.replace(series, out / ".staging" / f"{done}.parquet")
+    os.replace(series, out / ".staging" / f"{done}.series.parquet")
     series.parent.rmdir()
     with open(out / "journal.jsonl", "ab") as f:
         f.write(b'{"run_id": "' + todo[1].encode() + b'", "stat')
@@ -196,8 +199,8 @@ def test_base_scenario_scattered_under_a_key_of_its_own(cluster):
     from dask.distributed import Client
 
     with Client(cluster.scheduler_address) as client:
-        a = sw._scatter_base(client, {"name": "t", "period": {"start": "2023-01-01"}})
-        b = sw._scatter_base(client, {"name": "t", "period": {"start": "2023-01-01"}})
+        a = scluster.scatter_base(client, {"name": "t", "period": {"start": "2023-01-01"}})
+        b = scluster.scatter_base(client, {"name": "t", "period": {"start": "2023-01-01"}})
         assert a.key != b.key and not {a.key, b.key} & {"name", "period"}
         assert client.submit(lambda raw: raw["period"]["start"], b).result() == "2023-01-01"
 
@@ -213,7 +216,7 @@ def test_local_cluster_workers():
                 dask.config.get("distributed.worker.profile.enabled"),
                 sorted(t.name for t in threading.enumerate()))
 
-    client, cluster = sw._open_client(1, None)
+    client, cluster = scluster.open_client(1, None)
     try:
         [(trim, omp, profile, threads)] = client.run(probe).values()
         assert list(client.nthreads().values()) == [1]
@@ -226,7 +229,7 @@ def test_local_cluster_workers():
 def test_killed_client_resumes(tmp_path, cluster):
     path = write_sweep(tmp_path, replicates=[1, 2, 3, 4])  # 8 runs
     out = tmp_path / "out"
-    code = ("import sys; from sim.sweep import run_sweep; "
+    code = ("import sys; from sim.studies.sweep import run_sweep; "
             f"run_sweep({str(path)!r}, {str(out)!r}, scheduler={cluster.scheduler_address!r}, progress=False)")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-c", code], env=env)
@@ -260,7 +263,7 @@ def test_retry_failed_and_changed_spec_refused(tmp_path, cluster):
 
 @pytest.mark.parametrize("method,n,expected", [("sobol", 2, ["S1", "ST"]), ("morris", 2, ["mu_star", "sigma"])])
 def test_sensitivity(tmp_path, cluster, method, n, expected):
-    from sim.sensitivity import run as sens
+    from sim.studies.sensitivity import run as sens
 
     path = write_sweep(tmp_path, sampler={"method": method, "n": n}, replicates=[1], parameters=[
         {"name": "robbery", "path": "hazards.robbery_daily", "bounds": [0.0, 0.05]},
@@ -275,15 +278,23 @@ def test_sensitivity(tmp_path, cluster, method, n, expected):
 
 
 def test_compare_sweep_and_run(tmp_path, cluster):
-    from sim.compare import compare
-    from sim.runner import run_scenario
+    from sim.studies.compare import compare
+    from sim.studies.runner import run_scenario
 
     path = write_sweep(tmp_path, switches=[{"name": "t42", "levels": {
         "base": None, "none": {"set": {"border.title42_end": None}}}}])
     out = tmp_path / "sw"
     sw.run_sweep(path, out, scheduler=cluster.scheduler_address, progress=False)
-    run_dir = run_scenario(tmp_path / "tiny.yaml", tmp_path / "run", replicates=2, progress=False, plots=False)
+    run_dir = tmp_path / "run"
+    run_scenario(tmp_path / "tiny.yaml", run_dir, replicates=2, progress=False, plots=False)
     res = compare([run_dir, out], tmp_path / "cmp", group_by=["t42"])
+    # sweep members carry their leg flows to the flow map, as runs do
+    from sim.studies.compare.read import load
+
+    scs, _ = load([run_dir, out], group_by=["t42"])
+    for s in scs:
+        places = s.frame("places")
+        assert (places.loc[places["metric"] == "leg_entries", "value"] > 0).any(), s.label
     assert len(res["scenarios"]) == 3
     for f in ("time_series.png", "encounters_by_citizenship.png", "differences.png", "flow_map.png",
               "differences.csv", "summary.csv"):
@@ -293,14 +304,14 @@ def test_compare_sweep_and_run(tmp_path, cluster):
 
 
 def test_parsers(tmp_path):
-    from sim import compare, sensitivity
+    from sim.studies import compare, sensitivity
 
     root = argparse.ArgumentParser(prog="migsim")
     sub = root.add_subparsers(dest="command", required=True)
     for m in (sw, sensitivity, compare):
         m.add_parser(sub)
     a = root.parse_args(["sweep", "s.yaml", "--out", "o", "--workers", "2"])
-    assert a.func is sw.cmd_sweep and a.workers == 2 and a.scheduler is None
+    assert a.func is command.cmd_sweep and a.workers == 2 and a.scheduler is None
     a = root.parse_args(["sweep", "s.yaml", "--out", "o", "--scheduler", "tcp://h:8786"])
     assert a.scheduler == "tcp://h:8786"
     with pytest.raises(SystemExit):
@@ -308,7 +319,7 @@ def test_parsers(tmp_path):
     a = root.parse_args(["sensitivity", "d", "--outcome", "x"])
     assert a.func is sensitivity.cmd_sensitivity
     a = root.parse_args(["compare", "a", "b", "--out", "c", "--baseline", "a"])
-    assert a.func is compare.cmd_compare and len(a.folders) == 2
+    assert a.func is compare.command.cmd_compare and len(a.folders) == 2
     bad = write_sweep(tmp_path, bogus=1)
     a = root.parse_args(["sweep", str(bad), "--out", str(tmp_path / "o")])
     with pytest.raises(InputError):

@@ -20,29 +20,26 @@ import numpy as np
 import pandas as pd
 
 from sim.citizenship import CITIZENSHIPS
-from sim.inputs import Inputs
-from sim.runner import run_replicates
-from sim.scenario import read_raw, validate_raw
-from sim.storage import atomic_dir, provenance, write_json
-
-OUTCOMES = ("encounters", "darien_crossings", "deaths", "removals", "released_us", "departures")
+from sim.outcomes.metrics import POLICY_OUTCOMES as OUTCOMES
+from sim.outcomes.table import RunTable
+from sim.scenario.files import read_raw, validate_raw
+from sim.scenario.inputs import Inputs
+from sim.scenario.variation import on_period_of
+from sim.studies.runner import run_replicates
+from sim.studies.storage import atomic_dir, provenance, write_json
 
 
 def counterfactual(baseline: str | Path, scenario: Inputs) -> Inputs:
     """The baseline over the scenario's period and spin-up."""
-    raw = read_raw(baseline)
-    sc = scenario.scenario
-    raw["period"] = {"start": sc.period.start, "end": sc.period.end}
-    raw["spinup_start"] = sc.spinup_start
-    raw["random_numbers"] = sc.random_numbers
-    return Inputs.load(baseline, validate_raw(raw, baseline))
+    return Inputs.load(baseline, validate_raw(on_period_of(read_raw(baseline), scenario.scenario), baseline))
 
 
 def totals(ts: pd.DataFrame) -> pd.DataFrame:
     """Per seed: each outcome in total, and encounters by citizenship."""
-    tot = ts[ts["metric"].isin(OUTCOMES)].groupby(["seed", "metric"])["value"].sum().unstack(fill_value=0)
+    table = RunTable(ts)
+    tot = table.sum(("seed", "metric"), metric=OUTCOMES).unstack(fill_value=0)
     tot = tot.reindex(columns=list(OUTCOMES), fill_value=0)
-    enc = ts[ts["metric"] == "encounters"].groupby(["seed", "nationality"])["value"].sum().unstack(fill_value=0)
+    enc = table.sum(("seed", "nationality"), metric="encounters").unstack(fill_value=0)
     enc = enc.reindex(columns=list(CITIZENSHIPS), fill_value=0)
     enc.columns = [f"encounters {c}" for c in enc.columns]
     return tot.join(enc, how="outer").fillna(0)
@@ -86,8 +83,8 @@ def run_effects(scenarios: list[str], baseline: str, out: str | Path, replicates
         alt = Inputs.load(path)
         base = counterfactual(baseline, alt)
         hashes[path] = {"scenario_sha256": alt.scenario_sha256, "counterfactual_sha256": base.scenario_sha256}
-        ts_b = pd.concat([r[0] for r in run_replicates(base, seeds, processes, progress)])
-        ts_a = pd.concat([r[0] for r in run_replicates(alt, seeds, processes, progress)])
+        ts_b = pd.concat([r.timeseries for r in run_replicates(base, seeds, processes, progress)])
+        ts_a = pd.concat([r.timeseries for r in run_replicates(alt, seeds, processes, progress)])
         t = paired_table(alt.scenario.name, totals(ts_b), totals(ts_a))
         if not keep_zero:
             t = t[(t["baseline_mean"] != 0) | (t["scenario_mean"] != 0)]

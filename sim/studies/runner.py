@@ -2,8 +2,13 @@
 
 Why apart from the model: the model knows one run; this module knows replicates,
 processes, progress bars and files. Output contract (other tools read these names):
-``timeseries.parquet`` (tidy daily rows), ``summary.json`` (ledger per seed and
-headline figures), ``manifest.json`` (provenance) and ``plots/``.
+``timeseries.parquet`` (tidy daily rows), ``legs.parquet`` (people per leg),
+``summary.json`` (ledger per seed and headline figures), ``manifest.json``
+(provenance) and ``plots/``.
+
+Replicates in worker processes receive the ``Inputs`` object itself (the validated
+scenario, its network and schedule), never a path to read again: whatever a caller
+changed in memory (a counterfactual's period, a calibration's parameters) is what runs.
 """
 
 from __future__ import annotations
@@ -13,31 +18,40 @@ import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from sim.inputs import Inputs
-from sim.model import RouteModel
-from sim.storage import atomic_dir, provenance, write_json
+from sim.engine.model import RouteModel
+from sim.outcomes.observed import Observed
+from sim.outcomes.table import RunTable, per_seed
+from sim.outcomes.windows import calendar_years_in, fiscal_years_in
+from sim.scenario.inputs import Inputs
+from sim.studies.storage import atomic_dir, provenance, write_json
 
-FY2023 = (dt.date(2022, 10, 1), dt.date(2023, 9, 30))
-CAL2023 = (dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+# headline figures: what CBP reports by fiscal year, what Panama reports by calendar year
+HEADLINES = (("encounters", fiscal_years_in), ("darien_crossings", calendar_years_in))
 
 
-def simulate(inputs: Inputs, seed: int, on_day=None, legs: bool = False):
-    """One replicate: its timeseries, its people ledger and its wall seconds (and, with
-    ``legs``, the people who started each leg)."""
+@dataclass
+class RunResult:
+    """One replicate: its daily table, people ledger, leg flows and wall seconds."""
+
+    seed: int
+    timeseries: pd.DataFrame
+    ledger: dict
+    legs: pd.DataFrame
+    seconds: float
+
+
+def simulate(inputs: Inputs, seed: int, on_day=None) -> RunResult:
+    """One replicate of ``inputs`` with ``seed``."""
     t0 = time.perf_counter()
     model = RouteModel(inputs, seed)
     model.run(on_day)
-    ts = model.timeseries()
-    out = (ts, model.people_ledger(), time.perf_counter() - t0)
-    return (*out, model.leg_flows()) if legs else out
-
-
-def _simulate_path(path: str, seed: int):
-    return simulate(Inputs.load(path), seed, legs=True)
+    return RunResult(int(seed), model.timeseries(), model.people_ledger(), model.leg_flows(),
+                     time.perf_counter() - t0)
 
 
 def resolve_seeds(inputs: Inputs, seed: int | None, replicates: int | None) -> list[int]:
@@ -48,11 +62,11 @@ def resolve_seeds(inputs: Inputs, seed: int | None, replicates: int | None) -> l
     return list(range(base, base + (replicates or 1)))
 
 
-def run_replicates(inputs: Inputs, seeds: list[int], processes: int = 1, progress: bool = True):
+def run_replicates(inputs: Inputs, seeds: list[int], processes: int = 1, progress: bool = True) -> list[RunResult]:
     """Run every seed (in worker processes when asked); results in seed order."""
     from tqdm import tqdm
 
-    results: dict[int, tuple] = {}
+    results: dict[int, RunResult] = {}
     if processes <= 1 or len(seeds) == 1:
         bar = tqdm(total=inputs.n_days * len(seeds), unit="day", disable=not progress,
                    desc=inputs.scenario.name, file=sys.stderr, mininterval=0.5)
@@ -63,47 +77,45 @@ def run_replicates(inputs: Inputs, seeds: list[int], processes: int = 1, progres
                 bar.update(day - done[0])
                 done[0] = day
 
-            results[s] = simulate(inputs, s, tick, legs=True)
+            results[s] = simulate(inputs, s, tick)
         bar.close()
     else:
         ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent
         with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
-            futs = {pool.submit(_simulate_path, inputs.path, s): s for s in seeds}
+            futs = {pool.submit(simulate, inputs, s): s for s in seeds}
             for f in tqdm(as_completed(futs), total=len(futs), unit="run", disable=not progress,
                           desc=inputs.scenario.name, file=sys.stderr):
                 results[futs[f]] = f.result()
     return [results[s] for s in seeds]
 
 
-def _window(ts: pd.DataFrame, metric: str, window: tuple[dt.date, dt.date]) -> pd.Series:
-    d = ts[(ts["metric"] == metric) & (ts["date"] >= window[0]) & (ts["date"] <= window[1])]
-    return d.groupby("seed")["value"].sum()
-
-
-def headline(ts: pd.DataFrame, inputs: Inputs, seeds: list[int]) -> dict:
-    """Totals per metric over the period, and the FY2023 / calendar-2023 windows when covered."""
-    per = ts.groupby(["metric", "seed"])["value"].sum().unstack(fill_value=0)
-    out = {"period_totals": {m: {str(s): int(per.at[m, s]) if s in per.columns else 0 for s in seeds}
-                             for m in per.index}}
+def headline(table: RunTable, inputs: Inputs, seeds: list[int]) -> dict:
+    """Totals per metric over the period, and each headline metric over every fiscal
+    (encounters) or calendar (Darién) year the period covers, with the observed figure
+    where the scenario's observed data hold it."""
+    per = table.sum(("metric", "seed"))
+    metrics = sorted(per.index.get_level_values(0).unique()) if len(per) else []
+    out = {"period_totals": {m: {str(s): int(per.get((m, s), 0)) for s in seeds} for m in metrics}, "windows": {}}
     p = inputs.scenario.period
-    if p.start <= FY2023[0] and p.end >= FY2023[1]:
-        enc = _window(ts, "encounters", FY2023).reindex(seeds, fill_value=0)
-        out["fy2023_encounters"] = {"per_seed": {str(s): int(v) for s, v in enc.items()}, "mean": float(enc.mean())}
-    if p.start <= CAL2023[0] and p.end >= CAL2023[1]:
-        dar = _window(ts, "darien_crossings", CAL2023).reindex(seeds, fill_value=0)
-        out["darien_2023"] = {"per_seed": {str(s): int(v) for s, v in dar.items()}, "mean": float(dar.mean())}
+    observed = Observed(inputs.scenario.observed)
+    for metric, windows in HEADLINES:
+        for w in windows(p.start, p.end):
+            v = per_seed(table.sum(("seed",), metric=metric, window=w), seeds)
+            out["windows"].setdefault(w.label, {})[metric] = {
+                "per_seed": {str(s): int(x) for s, x in v.items()}, "mean": float(v.mean()),
+                "observed": observed.total(metric, w)}
     return out
 
 
 def run_scenario(path: str | Path, out: str | Path, seed: int | None = None, replicates: int | None = None,
                  processes: int = 1, progress: bool = True, plots: bool = True,
-                 inputs: Inputs | None = None) -> Path:
-    """Run a scenario and write its results folder atomically. Returns the folder."""
+                 inputs: Inputs | None = None) -> dict:
+    """Run a scenario and write its results folder atomically. Returns the summary written."""
     t0 = time.perf_counter()
     inputs = inputs or Inputs.load(path)
     seeds = resolve_seeds(inputs, seed, replicates)
     results = run_replicates(inputs, seeds, processes, progress)
-    ts = pd.concat([r[0] for r in results], ignore_index=True)
+    ts = pd.concat([r.timeseries for r in results], ignore_index=True)
     sc = inputs.scenario
     summary = {
         "scenario": sc.name,
@@ -112,22 +124,22 @@ def run_scenario(path: str | Path, out: str | Path, seed: int | None = None, rep
         "random_numbers": sc.random_numbers,
         "period": {"start": sc.period.start.isoformat(), "end": sc.period.end.isoformat()},
         "spinup_start": sc.spinup_start.isoformat(),
-        "ledger": {str(s): r[1] for s, r in zip(seeds, results)},
-        **headline(ts, inputs, seeds),
+        "ledger": {str(r.seed): r.ledger for r in results},
+        **headline(RunTable(ts), inputs, seeds),
     }
     with atomic_dir(out) as tmp:
         ts.to_parquet(tmp / "timeseries.parquet", index=False)
-        pd.concat([r[3] for r in results], ignore_index=True).to_parquet(tmp / "legs.parquet", index=False)
+        pd.concat([r.legs for r in results], ignore_index=True).to_parquet(tmp / "legs.parquet", index=False)
         write_json(tmp / "summary.json", summary)
         if plots:
-            from sim.plots import make_run_plots
+            from sim.studies.plots import make_run_plots
 
             make_run_plots(ts, sc.observed, tmp / "plots", sc.name)
         manifest = {**provenance(), "scenario": sc.name, "scenario_file": str(path),
                     "scenario_sha256": inputs.scenario_sha256, "seeds": seeds,
                     "random_numbers": sc.random_numbers, "processes": processes,
                     "wall_seconds": round(time.perf_counter() - t0, 3),
-                    "run_seconds_per_seed": {str(s): round(r[2], 3) for s, r in zip(seeds, results)},
+                    "run_seconds_per_seed": {str(r.seed): round(r.seconds, 3) for r in results},
                     "command": sys.argv, "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         write_json(tmp / "manifest.json", manifest)
-    return Path(out)
+    return summary

@@ -1,30 +1,21 @@
-"""Scenario files: YAML validated by a pydantic v2 schema.
+"""The scenario schema: what a scenario file may say, checked by pydantic v2.
 
 Why: a scenario is the researcher's whole experiment in one readable file, so the
 schema forbids unknown keys (a typo must not silently fall back to a default), checks
-types, ranges and cross-references (nodes, citizenships, dates), and reports the first
-problem as one line naming the file and the field path. ``extends: other.yaml`` (or a
-list of files) makes a policy variant a small diff of the baseline: mappings merge key by key, everything
-else (lists, numbers) is replaced. Relative paths are resolved against the file that
-wrote them, so a variant in another folder still finds the baseline's network.
+types and ranges, and names the field of the first problem. Reading files, ``extends``
+and cross-checks against the data files live in ``sim.scenario.files`` and
+``sim.scenario.inputs``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from sim.citizenship import CITIZENSHIPS
-from sim.errors import InputError
-from sim.policies import LEVER_TYPES, LeverSpec
-from sim.schema import NonNeg, Positive, Share, Strict, check_citizenships, field_path, first_error, read_yaml_mapping
-# keys whose values are file paths, resolved against the YAML file that sets them
-PATH_KEYS = {("network", "nodes"), ("network", "edges"), ("departures", "file"), ("observed",)}
+from sim.levers import LeverSpec
+from sim.schema import NonNeg, Positive, Share, Strict, check_citizenships
 
 
 def _check_labels(d: dict[str, Any], allow_default: bool = True) -> dict[str, Any]:
@@ -198,92 +189,10 @@ class Scenario(Strict):
     seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [1], min_length=1)
     random_numbers: Literal["common", "single"] = "common"
     observed: str | None = Field(None, description="folder of observed figures for the plots")
-    policies: list[LeverSpec] = Field(default_factory=list, description="dated policy levers (see sim/policies.py)")
+    policies: list[LeverSpec] = Field(default_factory=list, description="dated policy levers (see sim/levers/)")
 
     @model_validator(mode="after")
     def _dates(self):
         if self.spinup_start > self.period.start:
             raise ValueError("spinup_start is after period.start")
         return self
-
-
-def _resolve_paths(raw: dict, base: Path) -> dict:
-    for keys in PATH_KEYS:
-        d = raw
-        for k in keys[:-1]:
-            d = d.get(k) if isinstance(d, dict) else None
-            if d is None:
-                break
-        if isinstance(d, dict) and isinstance(d.get(keys[-1]), str):
-            p = Path(d[keys[-1]])
-            d[keys[-1]] = str(p if p.is_absolute() else (base / p).resolve())
-    return raw
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
-def read_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
-    """The scenario as a plain dict, with ``extends`` applied and paths resolved.
-
-    ``extends`` names one file or a list of files; they merge left to right and the
-    file's own keys come last, so ``extends: [handset.yaml, fitted_params.yaml]`` lets
-    fitted values override hand-set ones without editing either.
-    """
-    path = Path(path)
-    raw = read_yaml_mapping(path, "scenario")
-    raw = _resolve_paths(raw, path.parent)
-    parents = raw.pop("extends", None)
-    if parents is None:
-        return raw
-    if isinstance(parents, str):
-        parents = [parents]
-    if not isinstance(parents, list) or not parents or not all(isinstance(p, str) for p in parents):
-        raise InputError(path, "extends", "must be a file name or a list of file names")
-    merged: dict = {}
-    for i, parent in enumerate(parents):
-        field = "extends" if len(parents) == 1 else f"extends.{i}"
-        ppath = (path.parent / parent).resolve()
-        if ppath in _seen or ppath == path.resolve():
-            raise InputError(path, field, "scenarios extend each other in a circle")
-        if not ppath.is_file():
-            raise InputError(path, field, f"file not found: {parent}")
-        merged = _merge(merged, read_raw(ppath, _seen + (path.resolve(),)))
-    return _merge(merged, raw)
-
-
-def validate_raw(raw: dict, path: str | Path) -> Scenario:
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        if err["type"] == "union_tag_invalid":
-            raise InputError(path, field_path(err, LEVER_TYPES) + ".type", f"unknown lever type {err['input'].get('type')!r} "
-                             f"(one of {', '.join(LEVER_TYPES)})") from None
-        if err["type"] == "union_tag_not_found":
-            raise InputError(path, field_path(err, LEVER_TYPES) + ".type", f"missing (one of {', '.join(LEVER_TYPES)})") from None
-        raise first_error(exc, path, "scenario", LEVER_TYPES) from None
-
-
-def load(path: str | Path) -> Scenario:
-    """Read, merge, validate. Cross-checks against data files happen in ``Inputs``."""
-    return validate_raw(read_raw(path), path)
-
-
-def sha256(scenario: Scenario, files: list[str] = ()) -> str:
-    """Hash of the validated scenario plus the bytes of every data file it reads."""
-    h = hashlib.sha256(json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode())
-    for f in files:
-        h.update(Path(f).read_bytes())
-    return h.hexdigest()
-
-
-def json_schema() -> dict:
-    return Scenario.model_json_schema()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import mesa
 
 from sim.citizenship import CITIZENSHIPS
-from sim.groups import FATES, STATUS_NAMES
+from sim.engine.groups import FATES, STATUS_NAMES
 
 
 class MigrantGroup(mesa.Agent):

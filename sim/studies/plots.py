@@ -15,31 +15,25 @@ registry would leak memory and state between runs.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
-import textwrap
-
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-import matplotlib.dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from sim.citizenship import CITIZENSHIPS
+from sim.outcomes.observed import CBP_SOURCE, DARIEN_SOURCE, NO_OBSERVED, Observed
+from sim.outcomes.table import RunTable
+from sim.outcomes.windows import Window, fiscal_years_in
 
 DPI = 120
-FY_START = pd.Timestamp("2022-10-01")
-FY_END = pd.Timestamp("2023-09-30")
-CAL_START = pd.Timestamp("2023-01-01")
-CAL_END = pd.Timestamp("2023-12-31")
 # below this many seeds a percentile band is meaningless, so the band is min-max
 PERCENTILE_MIN_SEEDS = 20
 FOOTNOTE_PT = 7
-
-CBP_SOURCE = "US CBP Nationwide Encounters, FY2023, Southwest Land Border"
-DARIEN_SOURCE = "Panama Servicio Nacional de Migración (SNM) / Ministerio de Seguridad (MINSEG)"
-NO_OBSERVED = "observed data not available"
 
 SIM_COLOR = "tab:blue"
 OBS_COLOR = "black"
@@ -57,12 +51,11 @@ def make_run_plots(ts: pd.DataFrame, observed_dir: str | Path | None, out_dir: s
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ts = _normalise(ts)
-    obs = Path(observed_dir) if observed_dir is not None else None
+    run = Run(ts, Observed(observed_dir))
     figures = {
-        "encounters_by_month.png": _encounters_by_month(ts, obs, title),
-        "encounters_by_citizenship.png": _encounters_by_citizenship(ts, obs, title),
-        "darien_by_month.png": _darien_by_month(ts, obs, title),
+        "encounters_by_month.png": _encounters_by_month(run, title),
+        "encounters_by_citizenship.png": _encounters_by_citizenship(run, title),
+        "darien_by_month.png": _darien_by_month(run, title),
     }
     paths = []
     for name, fig in figures.items():
@@ -74,31 +67,46 @@ def make_run_plots(ts: pd.DataFrame, observed_dir: str | Path | None, out_dir: s
 
 # ---------------------------------------------------------------- data helpers
 
-def _normalise(ts: pd.DataFrame) -> pd.DataFrame:
-    """Parse dates once and add a month column, so every plot bins the same way."""
-    ts = ts.copy()
-    ts["date"] = pd.to_datetime(ts["date"])
-    ts["month"] = ts["date"].dt.to_period("M").dt.to_timestamp()
-    return ts
+class Run:
+    """A run's table, its seeds and days, and its observed data."""
 
+    def __init__(self, ts: pd.DataFrame, observed: Observed):
+        self.table = RunTable(ts)
+        self.observed = observed
+        # all seeds of the run (not only those with rows for a metric): a seed with no
+        # Darién crossings is a replicate whose count is zero, not a missing replicate
+        self.seeds = self.table.seeds
+        days = self.table.day
+        self.span = (Window(pd.Timestamp(days.min()).date(), pd.Timestamp(days.max()).date(), "run")
+                     if len(days) else None)
 
-def _seeds(ts: pd.DataFrame) -> list[int]:
-    """All seeds in the run (not only those with rows for a metric): a seed with no
-    Darién crossings is a replicate whose count is zero, not a missing replicate."""
-    return sorted(ts["seed"].unique().tolist())
+    def years(self) -> range:
+        return range(self.span.start.year, self.span.end.year + 2) if self.span else range(0)
 
+    def monthly_by_seed(self, metric: str) -> pd.DataFrame:
+        """Month x seed totals of ``metric``, zero-filled over the months the run covers."""
+        if self.span is None or not self.seeds:
+            return pd.DataFrame()
+        months = pd.date_range(pd.Timestamp(self.span.start).to_period("M").to_timestamp(),
+                               pd.Timestamp(self.span.end).to_period("M").to_timestamp(), freq="MS")
+        s = self.table.sum(("month", "seed"), metric=metric)
+        if not len(s):
+            return pd.DataFrame(0.0, index=months, columns=self.seeds)
+        t = s.unstack("seed")
+        t.index = pd.DatetimeIndex(t.index)
+        return t.reindex(index=months, columns=self.seeds).fillna(0)
 
-def _monthly_by_seed(ts: pd.DataFrame, metric: str, start: pd.Timestamp,
-                     end: pd.Timestamp) -> pd.DataFrame:
-    """Month x seed totals of ``metric``, zero-filled over the months the run covers."""
-    seeds = _seeds(ts)
-    in_run = ts[(ts["date"] >= start) & (ts["date"] <= end)]
-    if in_run.empty or not seeds:
-        return pd.DataFrame()
-    months = pd.date_range(in_run["month"].min(), in_run["month"].max(), freq="MS")
-    sub = in_run[in_run["metric"] == metric]
-    table = sub.pivot_table(index="month", columns="seed", values="value", aggfunc="sum")
-    return table.reindex(index=months, columns=seeds).fillna(0)
+    def observed_encounters_by_month(self) -> pd.DataFrame | None:
+        parts = [d for y in self.years() if (d := self.observed.encounters(y, "month")) is not None]
+        return pd.concat(parts, ignore_index=True) if parts else None
+
+    def observed_darien_by_month(self) -> pd.DataFrame | None:
+        parts = [d for y in self.years() if (d := self.observed.darien_monthly(y)) is not None]
+        return pd.concat(parts, ignore_index=True) if parts else None
+
+    def last_fiscal_year(self) -> Window | None:
+        return fiscal_years_in(self.span.start, self.span.end)[-1] if self.span and fiscal_years_in(
+            self.span.start, self.span.end) else None
 
 
 def _band(by_seed: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, str]:
@@ -109,26 +117,6 @@ def _band(by_seed: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, str]:
         lo, hi = by_seed.quantile(0.05, axis=1), by_seed.quantile(0.95, axis=1)
         return med, lo, hi, "5-95% across seeds"
     return med, by_seed.min(axis=1), by_seed.max(axis=1), "min-max across seeds"
-
-
-def _read_observed(observed_dir: Path | None, name: str) -> pd.DataFrame | None:
-    """Read one observed CSV, or None when the folder or file is absent."""
-    if observed_dir is None:
-        return None
-    path = observed_dir / name
-    if not path.is_file():
-        return None
-    return pd.read_csv(path)
-
-
-def _source_of(obs: pd.DataFrame | None, default: str) -> str:
-    """The file's own ``source`` text when it has a single one, so the plot quotes the
-    vintage actually used; otherwise the publisher name."""
-    if obs is not None and "source" in obs.columns:
-        values = obs["source"].dropna().unique()
-        if len(values) == 1:
-            return str(values[0])
-    return default
 
 
 def _mid_month(months: pd.Index) -> pd.DatetimeIndex:
@@ -175,10 +163,10 @@ def _finish(fig: Figure, ax: Axes, title: str, subtitle: str, footnote: list[str
     return fig
 
 
-def _seed_note(ts: pd.DataFrame, band_label: str | None, centre: str = "line = median",
+def _seed_note(run: Run, band_label: str | None, centre: str = "line = median",
                spread: str = "band") -> str:
     """How many replicates the simulated series summarises, and what the spread means."""
-    n = len(_seeds(ts))
+    n = len(run.seeds)
     if n > 1 and band_label:
         return f"Simulated: {n} seeds; {centre}, {spread} = {band_label}."
     return f"Simulated: {n} seed{'s' if n != 1 else ''}."
@@ -204,17 +192,16 @@ def _month_axis(ax: Axes) -> None:
 
 # ---------------------------------------------------------------- plot 1
 
-def _encounters_by_month(ts: pd.DataFrame, observed_dir: Path | None, title: str) -> Figure:
+def _encounters_by_month(run: Run, title: str) -> Figure:
     """Monthly Southwest-border encounters: the headline calibration check.
 
     Every simulated encounter happens at a CBP Southwest-border area (the ``place``
     of an encounter row is a sector or field office), so the sum over places is the
-    SWB total CBP publishes. Months after FY2023 are shaded: the model runs on, but
-    the observed table stops in September 2023.
+    SWB total CBP publishes. Months without observed figures are shaded.
     """
     fig, ax = _new_figure((10, 5.6))
-    by_seed = _monthly_by_seed(ts, "encounters", FY_START, CAL_END)
-    obs = _read_observed(observed_dir, "cbp_fy2023_by_month.csv")
+    by_seed = run.monthly_by_seed("encounters")
+    obs = run.observed_encounters_by_month()
     band_label = None
     has_sim = not by_seed.empty and by_seed.to_numpy().sum() > 0
     if has_sim:
@@ -225,41 +212,43 @@ def _encounters_by_month(ts: pd.DataFrame, observed_dir: Path | None, title: str
         months = pd.to_datetime(obs["month"], format="%Y-%m")
         ax.plot(_mid_month(months), obs["encounters"], color=OBS_COLOR, marker="D", ms=5,
                 lw=1, ls="--", label="observed, CBP")
+        if has_sim:
+            unobserved = by_seed.index[~by_seed.index.isin(months)]
+            for i, m in enumerate(unobserved):
+                ax.axvspan(m, m + pd.offsets.MonthEnd(0) + pd.Timedelta(days=1), color="gray", alpha=0.12, lw=0,
+                           label="no observed figure" if i == 0 else None)
     else:
         _note(ax, NO_OBSERVED, y=0.4)
-    last = by_seed.index.max() if has_sim else FY_END
-    if last > FY_END:
-        ax.axvspan(FY_END + pd.Timedelta(days=1), last + pd.offsets.MonthEnd(0) + pd.Timedelta(days=1),
-                   color="gray", alpha=0.12, lw=0, label="beyond FY2023 (no observed data)")
     _month_axis(ax)
     _thousands(ax)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("month (simulated and observed values placed mid-month)")
     ax.set_ylabel("encounters per month\n(events: a person can be encountered more than once)")
     ax.grid(alpha=0.3)
-    src = _source_of(obs, CBP_SOURCE) if obs is not None else NO_OBSERVED
-    return _finish(fig, ax, title, "Southwest Land Border encounters per month, FY2023 (Oct 2022 - Sep 2023)", [
+    src = Observed.source(obs, CBP_SOURCE) if obs is not None else NO_OBSERVED
+    span = f"{run.span.start:%b %Y} - {run.span.end:%b %Y}" if run.span else "no days"
+    return _finish(fig, ax, title, f"Southwest Land Border encounters per month, {span}", [
         f"Observed: {src}." if obs is not None else f"Observed: {NO_OBSERVED} ({CBP_SOURCE}).",
-        _seed_note(ts, band_label) + " Simulated = encounters summed over all CBP sectors and field offices.",
+        _seed_note(run, band_label) + " Simulated = encounters summed over all CBP sectors and field offices.",
     ])
 
 
 # ---------------------------------------------------------------- plot 2
 
-def _encounters_by_citizenship(ts: pd.DataFrame, observed_dir: Path | None, title: str) -> Figure:
-    """FY2023 encounter totals by citizenship on a log axis.
+def _encounters_by_citizenship(run: Run, title: str) -> Figure:
+    """Encounter totals by citizenship over the last fiscal year of the run, on a log axis.
 
     Why a log dot plot: the labels span five orders of magnitude (MEXICO ~717k,
     MYANMAR single digits), and a bar chart on a linear axis would hide every small
     group. Ranked by the observed total so the eye reads down CBP's own ordering.
     """
     fig, ax = _new_figure((9, 8.5))
-    fy = ts[(ts["date"] >= FY_START) & (ts["date"] <= FY_END)]
-    seeds = _seeds(ts)
-    enc = fy[fy["metric"] == "encounters"]
-    sim = (enc.pivot_table(index="nationality", columns="seed", values="value", aggfunc="sum")
-           .reindex(columns=seeds).fillna(0))
-    obs = _read_observed(observed_dir, "cbp_fy2023_by_citizenship.csv")
+    fy = run.last_fiscal_year() or run.span
+    label = fy.label if fy is not None and fy.label != "run" else "the run's period"
+    seeds = run.seeds
+    s = run.table.sum(("nationality", "seed"), metric="encounters", window=fy) if fy is not None else pd.Series(dtype=float)
+    sim = (s.unstack("seed") if len(s) else pd.DataFrame()).reindex(columns=seeds).fillna(0)
+    obs = run.observed.encounters(int(fy.label[2:]), "citizenship") if fy is not None and fy.label.startswith("FY") else None
     obs_tot = obs.set_index("citizenship")["encounters"] if obs is not None else pd.Series(dtype=float)
 
     labels = list(dict.fromkeys([*CITIZENSHIPS, *sim.index, *obs_tot.index]))
@@ -286,7 +275,7 @@ def _encounters_by_citizenship(ts: pd.DataFrame, observed_dir: Path | None, titl
             ax.plot(np.full(zero.sum(), floor), y[zero] + 0.15, "o", mfc="white", mec=SIM_COLOR,
                     ms=5, label="simulated zero (drawn at axis edge)")
     else:
-        _note(ax, "no simulated encounters in FY2023 in this run", y=0.6)
+        _note(ax, f"no simulated encounters in {label} in this run", y=0.6)
     if obs is not None:
         o = obs_tot.reindex(order).to_numpy(dtype=float)
         ax.plot(np.where(o > 0, o, np.nan), y - 0.15, "D", color=OBS_COLOR, ms=5, label="observed, CBP")
@@ -298,38 +287,37 @@ def _encounters_by_citizenship(ts: pd.DataFrame, observed_dir: Path | None, titl
     ax.set_xlim(left=floor / 1.5)
     _thousands(ax, "x")
     ax.set_ylim(-0.7, len(order) - 0.3)
-    ax.set_xlabel("encounters, Oct 2022 - Sep 2023 (events, log scale)")
+    ax.set_xlabel(f"encounters, {label} (events, log scale)")
     ax.set_ylabel("citizenship (CBP label; ranked by observed total)" if obs is not None
                   else "citizenship (CBP label; ranked by simulated mean)")
     ax.grid(axis="x", which="both", alpha=0.25)
     ax.grid(axis="y", alpha=0.15)
-    days = fy["date"].dt.normalize().nunique()
-    src = _source_of(obs, CBP_SOURCE) if obs is not None else NO_OBSERVED
-    return _finish(fig, ax, title, "Southwest Land Border encounters by citizenship, FY2023 total", [
+    src = Observed.source(obs, CBP_SOURCE) if obs is not None else NO_OBSERVED
+    return _finish(fig, ax, title, f"Southwest Land Border encounters by citizenship, {label} total", [
         f"Observed: {src}." if obs is not None else f"Observed: {NO_OBSERVED} ({CBP_SOURCE}).",
-        _seed_note(ts, "min-max across seeds" if len(seeds) > 1 else None,
-                   centre="dot = mean", spread="error bar")
-        + f" Simulated days inside FY2023: {days} of 365.",
+        _seed_note(run, "min-max across seeds" if len(seeds) > 1 else None,
+                   centre="dot = mean", spread="error bar"),
     ], legend_loc="lower right")
 
 
 # ---------------------------------------------------------------- plot 3
 
-def _darien_by_month(ts: pd.DataFrame, observed_dir: Path | None, title: str) -> Figure:
-    """Monthly Darién crossings in calendar 2023 against Panama's counts.
+def _darien_by_month(run: Run, title: str) -> Figure:
+    """Monthly Darién crossings against Panama's counts.
 
-    September 2023 was not published as a month; the observed file derives it as
-    the annual total minus the other eleven months, so it is drawn as a hollow
+    A month Panama did not publish on its own (September 2023) is derived in the
+    observed file as the annual total minus the other months, and drawn as a hollow
     marker to show it carries every other month's reporting error.
     """
     fig, ax = _new_figure((10, 5.6))
-    by_seed = _monthly_by_seed(ts, "darien_crossings", CAL_START, CAL_END)
-    obs = _read_observed(observed_dir, "darien_2023_monthly.csv")
+    by_seed = run.monthly_by_seed("darien_crossings")
+    obs = run.observed_darien_by_month()
     band_label = None
     if not by_seed.empty and by_seed.to_numpy().sum() > 0:
         band_label = _draw_sim_band(ax, _mid_month(by_seed.index), by_seed, "simulated")
     else:
-        _note(ax, "no simulated Darién crossings in 2023 in this run", y=0.6)
+        _note(ax, "no simulated Darién crossings in this run", y=0.6)
+    derived = np.zeros(0, bool)
     if obs is not None:
         months = _mid_month(pd.to_datetime(obs["month"], format="%Y-%m"))
         derived = (obs.get("source_kind", pd.Series("reported", index=obs.index)) == "derived").to_numpy()
@@ -341,11 +329,10 @@ def _darien_by_month(ts: pd.DataFrame, observed_dir: Path | None, title: str) ->
                     ms=7, label="observed, derived (annual total minus other months)", zorder=3)
     else:
         _note(ax, NO_OBSERVED, y=0.4)
-    ax.set_xlim(CAL_START, CAL_END + pd.Timedelta(days=1))
     _month_axis(ax)
     _thousands(ax)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("month of 2023 (values placed mid-month)")
+    ax.set_xlabel("month (values placed mid-month)")
     ax.set_ylabel("Darién crossings per month (persons)")
     ax.grid(alpha=0.3)
     src = NO_OBSERVED
@@ -353,8 +340,9 @@ def _darien_by_month(ts: pd.DataFrame, observed_dir: Path | None, title: str) ->
         src = f"{DARIEN_SOURCE}, monthly irregular transits as reported in the press"
         if derived.any():
             names = ", ".join(pd.to_datetime(obs["month"][derived], format="%Y-%m").dt.strftime("%B %Y"))
-            src += f"; {names} derived as the annual total {int(obs['crossings'].sum()):,} minus the other months"
-    return _finish(fig, ax, title, "Darién Gap crossings (Colombia to Panama) per month, 2023", [
+            src += f"; {names} derived as an annual total minus the other months"
+    span = f"{run.span.start:%b %Y} - {run.span.end:%b %Y}" if run.span else "no days"
+    return _finish(fig, ax, title, f"Darién Gap crossings (Colombia to Panama) per month, {span}", [
         f"Observed: {src}." if obs is not None else f"Observed: {NO_OBSERVED} ({DARIEN_SOURCE}).",
-        _seed_note(ts, band_label),
+        _seed_note(run, band_label),
     ])

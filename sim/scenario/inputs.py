@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from sim.citizenship import CITIZENSHIPS, CODE
+from sim.engine.network import Network
 from sim.errors import InputError
-from sim.network import Network
-from sim.scenario import Scenario, load, sha256
+from sim.scenario.files import load, sha256
+from sim.scenario.footprint import check_fits
+from sim.scenario.spec import Scenario
 
 
 @dataclass
@@ -64,7 +66,9 @@ class Inputs:
         sched = read_schedule(sc.departures.file, dates, sc.departures.by_citizenship, path)
         sched *= sc.departures.scale
         digest = sha256(sc, [sc.network.nodes, sc.network.edges, sc.departures.file])
-        return cls(sc, path, net, dates, sched, digest)
+        inputs = cls(sc, path, net, dates, sched, digest)
+        check_fits(inputs)
+        return inputs
 
 
 def read_schedule(file: str, dates: pd.DatetimeIndex, by_cit: dict, scenario_path: str) -> np.ndarray:

@@ -1,0 +1,25 @@
+"""Policy levers: dated scenario building blocks, one class each, acting through hooks.
+
+A researcher reads here what each lever means (each class's docstring) and adds one as
+one class at an existing hook (``sim.engine.hooks``), its test and one README row. The
+scenario schema accepts exactly the classes listed in ``LEVERS``; their ``type`` names
+are read from the classes, never typed twice.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Union, get_args
+
+from pydantic import Field
+
+from sim.levers.access import Closure, VisaRegime
+from sim.levers.base import Lever
+from sim.levers.deterrence import Deterrence
+from sim.levers.enforcement import Enforcement
+from sim.levers.processing import ProcessingRegime
+from sim.levers.removals import DeportationCharters, PanamaRemovalFlights
+
+LEVERS: tuple[type[Lever], ...] = (PanamaRemovalFlights, DeportationCharters, VisaRegime, Closure, Enforcement,
+                                   ProcessingRegime, Deterrence)
+LeverSpec = Annotated[Union[LEVERS], Field(discriminator="type")]
+LEVER_TYPES: tuple[str, ...] = tuple(get_args(cls.model_fields["type"].annotation)[0] for cls in LEVERS)

@@ -1,0 +1,1 @@
+"""What a run produces and what it is compared with: metrics, windows, reductions, observed data."""
