@@ -184,6 +184,16 @@ def _draw_sim_band(ax: Axes, x, by_seed: pd.DataFrame, label: str) -> str | None
     return None
 
 
+def _monthly_axes(ax: Axes, xlabel: str, ylabel: str) -> None:
+    """Month ticks, counts with thousands separators from zero, labels and a light grid."""
+    _month_axis(ax)
+    _thousands(ax)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+
+
 def _month_axis(ax: Axes) -> None:
     """Month ticks labelled 'Oct\\n2022'; the year only where it matters."""
     ax.xaxis.set_major_locator(mdates.MonthLocator())
@@ -219,12 +229,8 @@ def _encounters_by_month(run: Run, title: str) -> Figure:
                            label="no observed figure" if i == 0 else None)
     else:
         _note(ax, NO_OBSERVED, y=0.4)
-    _month_axis(ax)
-    _thousands(ax)
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("month (simulated and observed values placed mid-month)")
-    ax.set_ylabel("encounters per month\n(events: a person can be encountered more than once)")
-    ax.grid(alpha=0.3)
+    _monthly_axes(ax, "month (simulated and observed values placed mid-month)",
+                  "encounters per month\n(events: a person can be encountered more than once)")
     src = Observed.source(obs, CBP_SOURCE) if obs is not None else NO_OBSERVED
     span = f"{run.span.start:%b %Y} - {run.span.end:%b %Y}" if run.span else "no days"
     return _finish(fig, ax, title, f"Southwest Land Border encounters per month, {span}", [
@@ -329,12 +335,7 @@ def _darien_by_month(run: Run, title: str) -> Figure:
                     ms=7, label="observed, derived (annual total minus other months)", zorder=3)
     else:
         _note(ax, NO_OBSERVED, y=0.4)
-    _month_axis(ax)
-    _thousands(ax)
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("month (values placed mid-month)")
-    ax.set_ylabel("Darién crossings per month (persons)")
-    ax.grid(alpha=0.3)
+    _monthly_axes(ax, "month (values placed mid-month)", "Darién crossings per month (persons)")
     src = NO_OBSERVED
     if obs is not None:
         src = f"{DARIEN_SOURCE}, monthly irregular transits as reported in the press"
