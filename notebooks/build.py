@@ -52,7 +52,8 @@ summary["ledger"]"""),
     ("code", """ts["date"] = pd.to_datetime(ts["date"])
 fy = ts[(ts["metric"] == "encounters") & (ts["date"] <= "2023-09-30")]
 by_cit = (fy.groupby("nationality")["value"].sum() / SCALE).sort_values(ascending=False)
-observed = pd.read_csv(ROOT / "calibration" / "targets" / "cbp_fy2023_by_citizenship.csv").set_index("citizenship")["encounters"]
+obs = pd.read_csv(ROOT / "calibration" / "targets" / "cbp_encounters_by_month_citizenship.csv")
+observed = obs[obs["fiscal_year"] == 2023].groupby("citizenship")["encounters"].sum()
 pd.DataFrame({"simulated": by_cit.round(), "observed": observed}).head(10)"""),
     ("code", """monthly = (ts[ts["metric"] == "darien_crossings"].set_index("date")["value"].resample("MS").sum() / SCALE)
 monthly.loc["2023"].plot(title="Darién crossings per month, 2023 (simulated)", ylabel="persons");"""),

@@ -12,3 +12,16 @@ CITIZENSHIPS: tuple[str, ...] = (
     "OTHER",
 )
 CODE: dict[str, int] = {c: i for i, c in enumerate(CITIZENSHIPS)}
+
+# Regions of origin: citizenships in a region share a trend of departures (and, where
+# a scenario says so, behaviour). Mexico with northern Central America (the same land
+# route and Title 42 regime); Cuba, Haiti, Nicaragua (air to Managua, the CHNV
+# processes); South America (the Darién); from outside the Americas; the rest.
+REGIONS: dict[str, tuple[str, ...]] = {
+    "mexico_central_america": ("MEXICO", "GUATEMALA", "HONDURAS", "EL SALVADOR"),
+    "caribbean_nicaragua": ("CUBA", "HAITI", "NICARAGUA"),
+    "south_america": ("VENEZUELA", "COLOMBIA", "ECUADOR", "PERU", "BRAZIL"),
+    "outside_americas": ("CHINA", "INDIA", "RUSSIA", "TURKEY", "ROMANIA", "UKRAINE", "PHILIPPINES", "MYANMAR"),
+    "other": ("OTHER", "CANADA"),
+}
+REGION_OF: dict[str, str] = {c: r for r, cs in REGIONS.items() for c in cs}

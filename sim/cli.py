@@ -23,7 +23,7 @@ def cmd_run(a) -> int:
 
     out = a.out or Path("results") / Path(a.scenario).stem
     summ = run_scenario(a.scenario, out, seed=a.seed, replicates=a.replicates, processes=a.processes,
-                        progress=not a.quiet, plots=not a.no_plots)
+                        progress=not a.quiet, plots=not a.no_plots, posterior_draws=a.posterior_draws)
     print(f"wrote {out}/ (timeseries.parquet, legs.parquet, summary.json, manifest.json{'' if a.no_plots else ', plots/'})")
     names = {"encounters": "SW border encounters", "darien_crossings": "Darién crossings"}
     for label, by_metric in summ["windows"].items():
@@ -62,7 +62,7 @@ def cmd_effects(a) -> int:
 
     out = a.out or Path("results") / "effects"
     table = run_effects(a.scenarios, a.baseline, out, replicates=a.replicates, seed=a.seed,
-                        processes=a.processes, progress=not a.quiet)
+                        processes=a.processes, progress=not a.quiet, posterior_draws=a.posterior_draws)
     print(to_markdown(table))
     print(f"\nwrote {out}/effects.csv and {out}/effects.md")
     return 0
@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_seed, help="first seed (default: the scenario's seeds)")
     r.add_argument("--replicates", type=_positive, help="number of consecutive seeds from --seed")
     r.add_argument("--processes", type=_positive, default=1, help="worker processes for replicates (default 1)")
+    r.add_argument("--posterior-draws", type=_seed, default=0, metavar="K",
+                   help="K replicates, each with a parameter set drawn from the scenario's posterior (and the stated "
+                        "priors of uncertain lever sizes) and its own seed (default 0: the estimate, --replicates seeds)")
     r.add_argument("--no-plots", action="store_true", help="skip the plots")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
@@ -98,16 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
                                    "citizenship, Darién crossings, deaths and removals with 90% intervals.")
     e.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     e.add_argument("--baseline", required=True, help="baseline scenario YAML")
-    e.add_argument("--replicates", type=_positive, default=10, help="paired seeds (default 10)")
+    e.add_argument("--replicates", type=_positive, help="paired seeds at the estimate (default 10, or 4 with draws)")
     e.add_argument("--seed", type=_seed, default=1, help="first seed (default 1)")
     e.add_argument("--processes", type=_positive, default=1)
+    e.add_argument("--posterior-draws", type=_seed, metavar="K",
+                   help="K paired replicates, each a posterior draw and a seed shared by a scenario and its "
+                        "counterfactual (default 4 when the scenario names a posterior; 0: the estimate on "
+                        "--replicates seeds only)")
     e.add_argument("--out", type=Path, help="folder for effects.csv and effects.md (default results/effects)")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_effects)
 
-    from sim.studies import calibration, compare, sensitivity, sweep
+    from sim.studies import calibration, compare, forecast, sensitivity, sweep
 
-    for mod in (sweep, sensitivity, compare, calibration):
+    for mod in (sweep, sensitivity, compare, calibration, forecast):
         mod.add_parser(sub)
 
     s = sub.add_parser("schema", help="print the scenario JSON schema (for editors)",

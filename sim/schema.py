@@ -7,11 +7,13 @@ YAML reader and one-line error, and the scenario schema includes the levers.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
+import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.citizenship import CITIZENSHIPS
 from sim.errors import InputError
@@ -25,6 +27,42 @@ class Strict(BaseModel):
     """Unknown keys are errors; validated objects are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Prior(Strict):
+    """A prior: uniform or log-uniform between ``low`` and ``high``."""
+
+    dist: Literal["uniform", "loguniform"] = "uniform"
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self):
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.high <= self.low:
+            raise ValueError("high must be greater than low")
+        if self.dist == "loguniform" and self.low <= 0:
+            raise ValueError("a log-uniform prior needs low > 0")
+        return self
+
+    def from_latent(self, z: float | np.ndarray):
+        """Map a standard-normal variable to this prior: exactly uniform (or log-uniform) on
+        [low, high]. ABC runs in this unbounded space so that its proposals never leave the
+        prior, and in a Gaussian one so that a Gaussian proposal fits it."""
+        from scipy import special
+
+        u = special.ndtr(np.asarray(z, float))
+        if self.dist == "uniform":
+            return self.low + (self.high - self.low) * u
+        return np.exp(np.log(self.low) + (np.log(self.high) - np.log(self.low)) * u)
+
+    def centre(self) -> float:
+        return math.sqrt(self.low * self.high) if self.dist == "loguniform" else 0.5 * (self.low + self.high)
+
+    def width(self, lo: float, hi: float) -> float:
+        """An interval's width as a share of the prior's (in log units for a log-uniform prior)."""
+        if self.dist == "loguniform":
+            return math.log(hi / lo) / math.log(self.high / self.low)
+        return (hi - lo) / (self.high - self.low)
 
 
 def check_citizenships(labels, allow_default: bool = False):

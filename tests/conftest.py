@@ -57,15 +57,8 @@ def write_network(folder: Path, nodes=TINY_NODES, edges=TINY_EDGES) -> tuple[Pat
     return folder / "nodes.csv", folder / "edges.csv"
 
 
-def write_departures(path: Path, rows: list[tuple[str, str, float]]) -> Path:
-    pd.DataFrame(rows, columns=["month", "citizenship", "persons"]).to_csv(path, index=False)
-    return path
-
-
 def tiny_scenario(tmp: Path, **over) -> dict:
     write_network(tmp / "net")
-    write_departures(tmp / "dep.csv", [(m, c, v) for m in ("2023-01", "2023-02", "2023-03")
-                                       for c, v in (("VENEZUELA", 3000), ("MEXICO", 2000))])
     sc = {
         "name": "tiny",
         "period": {"start": "2023-01-15", "end": "2023-03-31"},
@@ -74,16 +67,17 @@ def tiny_scenario(tmp: Path, **over) -> dict:
         "darien_exit_nodes": ["n_jungle_exit"],
         "seeds": [1],
         "departures": {
-            "file": "dep.csv",
             "group_size": {"mean": 6, "sigma": 0.7, "max": 40},
             "money": {"median_usd": 900, "sigma": 0.6},
-            "by_citizenship": {"VENEZUELA": {"origins": {"o_a": 1.0}}, "MEXICO": {"origins": {"o_b": 1.0}}},
+            "by_citizenship": {"VENEZUELA": {"level": 100.0, "origins": {"o_a": 1.0}},
+                               "MEXICO": {"level": 66.0, "origins": {"o_b": 1.0}}},
         },
-        "route_choice": {"ofo_share": {"default": 0.2}},
+        "crossing": {"attractiveness": {"b_epfo": -1.4}},   # about a fifth present at the port
         "hazards": {"robbery_daily": 0.01},
-        "border": {"title42_end": "2023-02-15", "title42_expel_share": {"default": 0.5},
+        "border": {"title42_expel_share": {"default": 0.5},
                    "removal_share": {"default": 0.3}, "expelled_retry": 0.6, "expelled_retry_days": 5,
                    "removed_retry": 0.4, "removed_retry_days": 20},
+        "policies": [{"type": "processing_regime", "label": "Title 42 ends", "start": "2023-02-16", "title42": False}],
     }
     for k, v in over.items():
         sc[k] = v

@@ -21,7 +21,7 @@ def test_effects_table_on_paired_seeds(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| flights | removals |" in printed
     t = pd.read_csv(out / "effects.csv").set_index("outcome")
-    assert (t["seeds"] == 3).all()
+    assert (t["replicates"] == 3).all()
     assert t.at["removals", "difference_mean"] > 0
     assert t.at["removals", "difference_p05"] <= t.at["removals", "difference_mean"] <= t.at["removals", "difference_p95"]
     # the lever does not touch departures or Mexicans: paired differences are exactly zero

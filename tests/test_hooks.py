@@ -12,7 +12,7 @@ from conftest import tiny_scenario, write_yaml
 
 from sim.citizenship import CITIZENSHIPS, CODE
 from sim.engine.model import RouteModel
-from sim.engine.services import Access, NodeRegime, Regime, SeatPool
+from sim.engine.services import Access, IndexedRegime, Regime, SeatPool
 from sim.levers.base import Lever
 from sim.scenario.inputs import Inputs
 
@@ -36,7 +36,7 @@ class Probe(Lever):
     def on_day(self, ctx, t):
         ctx.state.calls.append(("day", t))
 
-    def departure_factor(self, ctx, t):
+    def departure_factor(self, ctx, t, expected):
         ctx.state.calls.append(("departures", t))
         return np.full(len(CITIZENSHIPS), 0.5)
 
@@ -112,7 +112,7 @@ def test_regimes_compose_latest_started_wins():
     assert r.current == 0.7
     r.pop("c")
     assert r.current == 0.1
-    n = NodeRegime(np.array([1.0, 0.5]))
+    n = IndexedRegime(np.array([1.0, 0.5]))
     n.push(1, "a", 0.2)
     n.push(1, "b", 0.0)
     assert n.values.tolist() == [1.0, 0.0]
@@ -158,8 +158,8 @@ def test_lever_types_come_from_the_union():
 def test_charter_diverts_released_people_into_removal(tmp_path):
     """The charter lever acts only through the encounter batch it is given."""
     sc = tiny_scenario(tmp_path)
-    sc["policies"] = [{"type": "deportation_charters", "start": "2023-01-01", "citizenship": "VENEZUELA",
-                       "flights_per_month": 30, "seats_per_flight": 200, "retry_share": 0.0}]
+    sc["policies"] = sc["policies"] + [{"type": "deportation_charters", "start": "2023-01-01", "citizenship": "VENEZUELA",
+                                        "flights_per_month": 30, "seats_per_flight": 200, "retry_share": 0.0}]
     m = RouteModel(Inputs.load(write_yaml(tmp_path / "c.yaml", sc)), 1).run()
     base = RouteModel(Inputs.load(write_yaml(tmp_path / "b.yaml", tiny_scenario(tmp_path))), 1).run()
     ts, tb = m.timeseries(), base.timeseries()

@@ -79,7 +79,7 @@ def test_design_sizes(tmp_path):
 
     bounds = [{"name": n, "path": p, "bounds": [0.0, 1.0]} for n, p in
               (("a", "border.removed_retry"), ("b", "border.expelled_retry"), ("c", "hazards.robbery_daily"))]
-    switch = [{"name": "s", "levels": {"off": None, "on": {"set": {"border.title42_end": None}}}}]
+    switch = [{"name": "s", "levels": {"off": None, "on": {"remove_policies": ["processing_regime"]}}}]
     cases = [
         (spec(parameters=[{"name": "a", "path": "x.a", "values": [1, 2]},
                           {"name": "b", "path": "x.b", "values": [1, 2, 3]}], switches=switch), 12),
@@ -282,7 +282,7 @@ def test_compare_sweep_and_run(tmp_path, cluster):
     from sim.studies.runner import run_scenario
 
     path = write_sweep(tmp_path, switches=[{"name": "t42", "levels": {
-        "base": None, "none": {"set": {"border.title42_end": None}}}}])
+        "base": None, "none": {"remove_policies": ["processing_regime"]}}}])
     out = tmp_path / "sw"
     sw.run_sweep(path, out, scheduler=cluster.scheduler_address, progress=False)
     run_dir = tmp_path / "run"
@@ -325,3 +325,30 @@ def test_parsers(tmp_path):
     with pytest.raises(InputError):
         a.func(a)
     assert not (tmp_path / "o").exists()  # bad input: no output folder
+
+
+def test_sweep_with_posterior_draws(tmp_path, cluster):
+    sc = tiny_scenario(tmp_path)
+    sc["posterior"] = str(tmp_path / "post.parquet")
+    pd.DataFrame({"departures.by_citizenship.VENEZUELA.level": [50.0, 150.0], "weight": [0.5, 0.5]}).to_parquet(
+        tmp_path / "post.parquet")
+    write_yaml(tmp_path / "tiny.yaml", sc)
+    path = write_sweep(tmp_path, replicates=[1, 2, 3], posterior_draws=True)
+    out = tmp_path / "out"
+    sw.run_sweep(path, out, scheduler=cluster.scheduler_address, progress=False)
+    runs = check_store(out, 6)
+    assert sorted(runs["draw"].unique()) == [0, 1, 2] and (runs["status"] == "ok").all()
+    # each replicate carries its own draw: the point and the seed alone do not fix a run
+    from sim.studies import draws as dr
+    from sim.scenario.files import read_raw
+
+    rows = [d.row for d in dr.draws(read_raw(tmp_path / "tiny.yaml"), path, 3, [1, 2, 3])]
+    enc = runs[runs["removed_retry"] == 0.2].set_index("draw")["encounters"]
+    if len(set(rows)) > 1:
+        assert enc.nunique() > 1
+    # asking for draws of a scenario without a posterior fails before any output
+    write_yaml(tmp_path / "plain.yaml", tiny_scenario(tmp_path))
+    bad = write_sweep(tmp_path, base="plain.yaml", posterior_draws=True)
+    with pytest.raises(InputError, match="posterior"):
+        sw.run_sweep(bad, tmp_path / "bad", scheduler=cluster.scheduler_address, progress=False)
+    assert not (tmp_path / "bad").exists()

@@ -3,7 +3,8 @@
 Why a module: everyone who reaches a border area is encountered the same day, and
 the outcome is one multinomial split per group over five fates (expelled and retrying,
 expelled home, removed and retrying, removed home, released), under the regimes in
-force (Title 42, Title 8 removal shares, retry rates, Field Operations' daily capacity).
+force (Title 42 between ports, Title 8 removal shares between ports and at ports,
+retry rates, Field Operations' daily capacity).
 Levers see each day's encounters through ``EncounterBatch`` (the ``on_encounter`` hook)
 and may divert released people into removal (deportation charters) without touching
 the groups themselves.
@@ -16,13 +17,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.citizenship import CITIZENSHIPS
+from sim.engine.bookkeeping import accumulate
 from sim.engine.custody import F_EXPELLED_HOME, F_RELEASED, F_REMOVED_HOME
 from sim.engine.groups import ACTIVE, DONE
 from sim.engine.services import Regimes
-from sim.engine.streams import derive_keys, multinomial_from_uniforms, name_id
+from sim.engine.streams import MultinomialByClass, derive_keys, name_id
 
 # columns of the outcome counts
 EXPELLED_RETRY, EXPELLED_HOME, REMOVED_RETRY, REMOVED_HOME, RELEASED = range(5)
+_OUTCOMES = np.arange(5)[None, :]  # one uniform per outcome and group
 
 
 @dataclass
@@ -45,6 +48,14 @@ class EncounterBatch:
         self.counts[sel, RELEASED] -= got
         self.diversions.append((sel, got, tag, retry_share, retry_days))
 
+    def release_instead(self, sel: np.ndarray, n: np.ndarray) -> None:
+        """``n`` people of rows ``sel`` who would be expelled are released instead (a
+        receiving country's cap is full): taken from those expelled home first."""
+        home = np.minimum(n, self.counts[sel, EXPELLED_HOME])
+        self.counts[sel, EXPELLED_HOME] -= home
+        self.counts[sel, EXPELLED_RETRY] -= n - home
+        self.counts[sel, RELEASED] += n
+
 
 def _per_cit(by) -> np.ndarray:
     return np.array([by.get(c) for c in CITIZENSHIPS], dtype=np.float64)
@@ -56,85 +67,153 @@ class Border:
     def __init__(self, model):
         self.model = model
         b = model.spec.border
-        self.expel_share = _per_cit(b.title42_expel_share)
-        self.removal_share_base = _per_cit(b.removal_share)
-        title42 = b.title42_end is not None and model.inputs.day_of(b.title42_end) >= 0
-        self.regimes = Regimes(title42, self.removal_share_base, b.expelled_retry, b.removed_retry)
-        if title42:
-            model.at_day(model.inputs.day_of(b.title42_end) + 1, self._end_title42)  # first day under Title 8
+        self.regimes = Regimes(b.title42, _per_cit(b.title42_expel_share), _per_cit(b.removal_share),
+                               _per_cit(b.port_removal_share), b.expelled_retry, b.removed_retry,
+                               b.port_capacity_per_day)
+        self._expected = self.expected_release()
+        # largest party the outcome tables cover (larger ones take the long way)
+        dep = model.spec.departures
+        self._nmax = min(max([dep.group_size.max] + [s.group_size.max for s in dep.by_citizenship.values()
+                                                       if s.group_size]), 128)
+        self._split: tuple[tuple, MultinomialByClass] | None = None
+        self._credit = 0.0  # port appointments accrued and not yet used (sampled people)
 
-    def _end_title42(self) -> None:
-        self.regimes.title42.base = False
+    def expected_release(self, port: bool = False) -> np.ndarray:
+        """Per citizenship, the chance that an encounter ends in release rather than in
+        being sent home, under the regimes in force (those who retry try again), between
+        ports (the default: what beliefs are about) or at a port of entry, where Title 42
+        did not apply and Title 8 removals are fewer."""
+        ex, rm = self._shares(port)
+        er, rr = self.regimes.expelled_retry.current, self.regimes.removed_retry.current
+        released = (1 - ex) * (1 - rm)
+        home = ex * (1 - er) + (1 - ex) * rm * (1 - rr)
+        return released / np.maximum(released + home, 1e-12)
+
+    def _shares(self, port: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Expulsion and removal shares per citizenship, between ports or at a port."""
+        reg = self.regimes
+        if port:
+            return np.zeros(len(CITIZENSHIPS)), np.asarray(reg.port_removal_share.current, dtype=np.float64)
+        ex = reg.expel_share.current if reg.title42.current else np.zeros(len(CITIZENSHIPS))
+        return ex, np.asarray(reg.removal_share.current, dtype=np.float64)
+
+    def announce(self) -> None:
+        """A lever changed the regimes: people hear of the outcomes the new rules imply."""
+        expected = self.expected_release()
+        changed = np.abs(expected - self._expected) > 1e-12
+        self._expected = expected
+        if changed.any():
+            self.model.behaviour.announce(changed, expected)
 
     def _arrivals(self, t: int) -> np.ndarray:
-        """Groups at a border area today; at ports with an appointment capacity, only those
-        served (in key order); the rest wait at the port."""
+        """Groups at a border area today; at ports with a daily capacity (CBP One
+        appointments), only those served, in order of arrival (then key); the rest wait at
+        the port, and the queue's length in days enters the ports' value for those still
+        on the way (``Crossing.queue_days``)."""
         m = self.model
         g, net = m.groups, m.network
         act = m.active
         rows = act[(g.status[act] == ACTIVE) & (g.edge[act] < 0) & net.is_border[g.node[act]]]
         cap = self.regimes.cbp_one_per_day.current
+        cross = m.crossing
         if cap is None or not len(rows):
+            cross.queue_days[cross.is_port] = 0.0
             return rows
         fo = net.is_field_office[g.node[rows]]
         if not fo.any():
+            cross.queue_days[cross.is_port] = 0.0
             return rows
         fo_rows = rows[fo]
-        order = np.argsort(g.key[fo_rows], kind="stable")
+        order = np.lexsort((g.key[fo_rows], g.born[fo_rows]))
+        size = g.size[fo_rows][order]
+        # the day's appointments add to what is left; a party is seen whole once enough
+        # have accrued for it (so a sampled run keeps the daily rate, whatever the sizes)
+        today = cap * m.scale
+        self._credit = min(self._credit + today, max(today, float(size[0])))
+        take = np.cumsum(size) <= self._credit
+        self._credit -= float(size[take].sum())
         seen = np.zeros(len(fo_rows), bool)
-        seen[order] = np.cumsum(g.size[fo_rows][order]) <= cap
+        seen[order] = take
+        cross.queue_days[cross.is_port] = size.sum() / m.scale / max(cap, 1e-9)
         return np.concatenate([rows[~fo], fo_rows[seen]])
+
+    def _outcome_split(self) -> MultinomialByClass:
+        """The outcome chances of each citizenship under the regimes in force, between
+        ports (classes 0..C-1) and at ports (C..2C-1), as a split whose tables are built
+        once and kept while the regimes last."""
+        reg = self.regimes
+        ex, rm = self._shares(False)
+        prm = self._shares(True)[1]
+        er, rr = reg.expelled_retry.current, reg.removed_retry.current
+        key = (ex.tobytes(), rm.tobytes(), prm.tobytes(), er, rr)
+        if self._split is None or self._split[0] != key:
+            ex2, rm2 = np.concatenate([ex, np.zeros_like(ex)]), np.concatenate([rm, prm])
+            probs = np.stack([ex2 * er, ex2 * (1 - er), (1 - ex2) * rm2 * rr, (1 - ex2) * rm2 * (1 - rr),
+                              (1 - ex2) * (1 - rm2)], axis=1)
+            self._split = (key, MultinomialByClass(probs, self._nmax))
+        return self._split[1]
 
     def encounter(self, t: int) -> None:
         """Everyone who reached a border area today is encountered, then sorted."""
         m = self.model
-        g, net, books, reg = m.groups, m.network, m.books, self.regimes
+        g, net, books = m.groups, m.network, m.books
         rows = self._arrivals(t)
         if not len(rows):
             return
         b = m.spec.border
         cit, area, size = g.cit[rows], g.node[rows], g.size[rows]
-        keys = g.key[rows].copy()  # before retries re-key the rows
+        keys = g.key[rows]  # a copy: before retries re-key the rows
         books.record("encounters", cit, area, size)
-        np.add.at(books.tallies.encounters[t], cit, size)
-        ex = self.expel_share[cit] if reg.title42.current else np.zeros(len(rows))
-        rm = reg.removal_share.current[cit]
-        er, rr = reg.expelled_retry.current, reg.removed_retry.current
-        probs = np.stack([ex * er, ex * (1 - er), (1 - ex) * rm * rr, (1 - ex) * rm * (1 - rr),
-                          (1 - ex) * (1 - rm)], axis=1)
-        u = m.streams.uniform("outcome", t, g.key[rows][:, None], np.arange(5)[None, :])
-        c = multinomial_from_uniforms(size, probs, u)
-        np.add.at(books.tallies.removals[t], cit, c[:, REMOVED_RETRY] + c[:, REMOVED_HOME])
+        accumulate(books.tallies.encounters[t], cit, size)
+        # the chances are those of the row's citizenship (the same arithmetic, done per
+        # citizenship); uniforms only for the branches that draw (a single stream draws
+        # them all, in its order)
+        split = self._outcome_split()
+        u = m.streams.uniform("outcome", t, keys[:, None], _OUTCOMES if m.streams.mode == "single" else split.draws[None, :])
+        port = net.is_field_office[area]
+        books.tallies.between_ports[t] += float(size[~port].sum())
+        c = split.split(size, cit.astype(np.int64) + len(CITIZENSHIPS) * port, u)
+        m.crossing.remember(cit, area, size)
+        accumulate(books.tallies.removals[t], cit, c[:, REMOVED_RETRY] + c[:, REMOVED_HOME])
         batch = EncounterBatch(rows, cit, area, size, keys, c)
         m.levers.encounter(batch, t)
         books.record("expulsions", cit, area, c[:, EXPELLED_RETRY] + c[:, EXPELLED_HOME])
         books.record("removals", cit, area, c[:, REMOVED_RETRY] + c[:, REMOVED_HOME])
         books.record("released_us", cit, area, c[:, RELEASED])
-        books.ledger["expelled_home"] += int(c[:, EXPELLED_HOME].sum())
-        books.ledger["removed_home"] += int(c[:, REMOVED_HOME].sum())
-        books.ledger["released_us"] += int(c[:, RELEASED].sum())
+        total = c.sum(axis=0)
+        books.ledger["expelled_home"] += int(total[EXPELLED_HOME])
+        books.ledger["removed_home"] += int(total[REMOVED_HOME])
+        books.ledger["released_us"] += int(total[RELEASED])
+        accumulate(books.tallies.released[t], cit, c[:, RELEASED])
+        accumulate(books.tallies.sent_home[t], cit, c[:, EXPELLED_HOME] + c[:, REMOVED_HOME])
         # the row itself: empty unless someone tries again; a second retry kind splits off
         retry_e, retry_r = c[:, EXPELLED_RETRY] > 0, c[:, REMOVED_RETRY] > 0
-        both = np.flatnonzero(retry_e & retry_r)
         g.status[rows] = DONE
-        g.fate[rows] = np.select([c[:, RELEASED] > 0, c[:, REMOVED_HOME] > 0, c[:, EXPELLED_HOME] > 0],
-                                 [F_RELEASED, F_REMOVED_HOME, F_EXPELLED_HOME], 0)
+        g.fate[rows] = np.where(c[:, RELEASED] > 0, F_RELEASED, np.where(
+            c[:, REMOVED_HOME] > 0, F_REMOVED_HOME, np.where(c[:, EXPELLED_HOME] > 0, F_EXPELLED_HOME, 0)))
         g.size[rows] = 0
-        custody = m.custody
+        # who tries again waits (one call for all: each row's draws are its own)
+        wait = []  # (rows, where they wait, rows whose keys they derive from, kind, mean delay)
+        both = (retry_e & retry_r).nonzero()[0]
         if len(both):
-            kids = g.copy_rows(rows[both], size=c[both, REMOVED_RETRY], parent=rows[both], born=np.full(len(both), t))
-            m.register(kids)
-            custody.wait(kids, g.origin[kids], rows[both], 2, b.removed_retry_days, t)
-        e_only = np.flatnonzero(retry_e)
+            kids = g.copy_rows(rows[both], size=c[both, REMOVED_RETRY], parent=rows[both], born=t)
+            wait.append((kids, g.origin[kids], rows[both], 2, b.removed_retry_days))
+        e_only = retry_e.nonzero()[0]
         if len(e_only):
             r = rows[e_only]
             g.size[r] = c[e_only, EXPELLED_RETRY]
-            custody.wait(r, net.src[g.last_edge[r]], r, 0, b.expelled_retry_days, t)
-        r_only = np.flatnonzero(retry_r & ~retry_e)
+            wait.append((r, net.src[g.last_edge[r]], r, 0, b.expelled_retry_days))
+        r_only = (retry_r & ~retry_e).nonzero()[0]
         if len(r_only):
             r = rows[r_only]
             g.size[r] = c[r_only, REMOVED_RETRY]
-            custody.wait(r, g.origin[r], r, 2, b.removed_retry_days, t)
+            wait.append((r, g.origin[r], r, 2, b.removed_retry_days))
+        if len(wait) == 1:
+            m.custody.wait(*wait[0], t)
+        elif wait:
+            n = [len(w[0]) for w in wait]
+            m.custody.wait(*(np.concatenate([w[i] for w in wait]) for i in range(3)),
+                           np.repeat([w[3] for w in wait], n), np.repeat(np.array([w[4] for w in wait], float), n), t)
         for sel, got, tag, retry_share, retry_days in batch.diversions:
             # diverted removals leave from the row: size it back up, then remove
             keep = got > 0
@@ -144,7 +223,6 @@ class Border:
             # removals are taken from a fresh row so the retry rows above keep their state
             kids = g.copy_rows(src, size=got[keep], parent=src, born=np.full(len(src), t),
                                status=np.full(len(src), ACTIVE), key=derive_keys(keys[sel[keep]], t, name_id(tag)))
-            m.register(kids)
-            custody.remove(kids, got[keep], area[sel[keep]], t, retry_share, retry_days, tag)
+            m.custody.remove(kids, got[keep], area[sel[keep]], t, retry_share, retry_days, tag)
             emptied = src[(g.status[src] == DONE) & (g.fate[src] == 0)]
             g.fate[emptied] = F_REMOVED_HOME

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engine.bookkeeping import accumulate
 from sim.engine.groups import DONE, FATES, WAITING
 from sim.engine.streams import binomial_from_uniform, derive_keys, name_id
 
-F_DEAD, F_RELEASED, F_EXPELLED_HOME, F_REMOVED_HOME = (FATES.index(f) for f in
-                                                         ("dead", "released_us", "expelled_home", "removed_home"))
+F_DEAD, F_RELEASED, F_EXPELLED_HOME, F_REMOVED_HOME, F_GAVE_UP = (
+    FATES.index(f) for f in ("dead", "released_us", "expelled_home", "removed_home", "gave_up"))
 
 
 def binomial(n, p, u) -> np.ndarray:
@@ -43,12 +44,12 @@ class Custody:
         g.size[rows] -= counts
         books.ledger["removed_home"] += int(home.sum())
         books.record("removals", g.cit[rows], place, counts)
-        np.add.at(books.tallies.removals_at[t], place, counts)
-        np.add.at(books.tallies.removals[t], g.cit[rows], counts)
+        accumulate(books.tallies.removals_at[t], place, counts)
+        accumulate(books.tallies.removals[t], g.cit[rows], counts)
+        accumulate(books.tallies.sent_home[t], g.cit[rows], home)
         r = np.flatnonzero(again > 0)
         if len(r):
             kids = g.copy_rows(rows[r], size=again[r], parent=rows[r], born=np.full(len(r), t))
-            m.register(kids)
             self.wait(kids, g.origin[kids], rows[r], name_id(tag), retry_days, t)
         gone = rows[g.size[rows] == 0]
         g.status[gone] = DONE
@@ -69,7 +70,7 @@ class Custody:
             kids = g.copy_rows(part, size=counts[~whole], parent=part, born=np.full(len(part), t),
                                key=derive_keys(g.key[part], t, name_id(tag)))
             g.size[part] -= counts[~whole]
-            m.register(kids, active=True)
+            m.activate(kids)
             moved = np.concatenate([rows[whole], kids])
         else:
             moved = rows[whole]
@@ -77,8 +78,9 @@ class Custody:
         g.edge[moved] = -1
         g.budget[moved] = 0.0
 
-    def wait(self, rows, node, parent_rows, cat: int, mean_days: float, t: int) -> None:
-        """Members who will try again: they wait at ``node`` for a geometric delay."""
+    def wait(self, rows, node, parent_rows, cat, mean_days, t: int) -> None:
+        """Members who will try again: they wait at ``node`` for a geometric delay
+        (``cat``, the kind of wait in their key, and ``mean_days`` may be given per row)."""
         m = self.model
         g = m.groups
         g.key[rows] = derive_keys(g.key[parent_rows], t, name_id("outcome"), cat)
@@ -88,7 +90,15 @@ class Custody:
         g.attempts[rows] += 1
         u = m.streams.uniform("retry_wait", t, g.key[rows])
         q = 1.0 / mean_days
-        delay = np.ceil(np.log(u) / np.log1p(-q)) if q < 1 else np.ones(len(rows))
+        if not isinstance(q, np.ndarray):
+            delay = np.ceil(np.log(u) / np.log1p(-q)) if q < 1 else np.ones(len(rows))
+        else:  # a mean per row (several kinds of wait at once)
+            lo = q < 1
+            if lo.all():
+                delay = np.ceil(np.log(u) / np.log1p(-q))
+            else:
+                delay = np.ones(len(rows))
+                delay[lo] = np.ceil(np.log(u[lo]) / np.log1p(-q[lo]))
         delay = np.maximum(delay, 1).astype(np.int64)
         g.wait_until[rows] = t + delay
         g.money[rows] += m.spec.hazards.earn_usd_per_day * delay

@@ -1,10 +1,12 @@
 """Departures: who sets out each day, from where, in which parties, with how much money.
 
 Why a module: departures are drawn per (citizenship, origin) pair, not per person:
-the day's count is a Poisson draw around the expected number (the schedule times the
-levers' factors), cut into parties of lognormal size, each with lognormal cash. Every
-draw reads a stream at a key derived from the pair, the day and the party's number,
-so a lever that changes one citizenship's departures leaves the others' dice alone.
+the day's count is a Poisson draw around the expected number (the potential departures
+of the citizenship, ``Inputs.departures``, times the behavioural response of the pair,
+``sim.engine.behaviour``, times the levers' factors), cut into parties of lognormal
+size, each with lognormal cash. Every draw reads a stream at a key derived from the
+pair, the day and the party's number, so a lever that changes one citizenship's
+departures leaves the others' dice alone.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from sim.citizenship import CODE
+from sim.citizenship import CITIZENSHIPS, CODE
 from sim.engine.groups import ACTIVE
 from sim.engine.streams import derive_keys, name_id, poisson_from_uniform
 
@@ -51,43 +53,66 @@ class Departures:
         self.gmax = np.array(gmax, np.int64)
         self.mmu = np.log(np.array(mmed))
         self.msig = np.array(msig)
+        self._can_leave: tuple = (None, None)  # (the router's can_leave, its entries of the pairs)
+        # each pair's key of each day, (pair key, day, SPAWN): its parties' keys derive from it
+        self._day_keys = derive_keys(self.key[None, :], np.arange(model.n_days)[:, None], SPAWN)
+        # the uniforms of the day's counts, every day's at once (None: drawn day by day)
+        self._count_u = model.streams.uniform_days("departures", model.n_days, self.key)
 
-    def draw(self, t: int, factor: np.ndarray) -> np.ndarray:
+    def main_origin(self) -> np.ndarray:
+        """Per citizenship, its origin with the largest share (-1: none)."""
+        out = np.full(len(CITIZENSHIPS), -1, np.int64)
+        best = np.zeros(len(CITIZENSHIPS))
+        for c, o, s in zip(self.cit, self.origin, self.share):
+            if s > best[c]:
+                best[c], out[c] = s, o
+        return out
+
+    def draw(self, t: int) -> np.ndarray:
         """Today's parties as new group rows (already counted as departures)."""
         m = self.model
-        lam = (m.inputs.departures[t, self.cit] * factor[self.cit] * self.share
-               * m.router.can_leave[self.cit, self.origin])
-        u = m.streams.uniform("departures", t, self.key)
+        if self._can_leave[0] is not m.router.can_leave:  # the route weights changed
+            self._can_leave = (m.router.can_leave, m.router.can_leave[self.cit, self.origin])
+        base = (m.inputs.departures[t, self.cit] * self.share * m.behaviour.departure_factor(self.cit, self.origin)
+                * self._can_leave[1])
+        expected = np.bincount(self.cit, weights=base, minlength=len(CITIZENSHIPS))
+        lam = base * m.levers.departure_factor(t, expected)[self.cit]
+        u = m.streams.uniform("departures", t, self.key) if self._count_u is None else self._count_u[t]
         n = poisson_from_uniform(lam, u)
-        pos = np.flatnonzero(n > 0)
+        pos = (n > 0).nonzero()[0]
         if not len(pos):
             return np.zeros(0, np.int64)
         n = n[pos]
         k = np.ceil(n / self.gmean[pos] * 1.5).astype(np.int64) + 4
-        pair = np.repeat(pos, k)
-        j = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
-        keys = derive_keys(self.key[pair], t, SPAWN, j)
+        first = k.cumsum() - k  # each pair's first candidate
+        pair = pos.repeat(k)
+        pair_first = first.repeat(k)
+        j = np.arange(len(pair)) - pair_first
+        # the candidates' keys: the pair's key of the day, then the candidate's number
+        keys = derive_keys(self._day_keys[t, pos].repeat(k), j)
         z = ndtri(m.streams.uniform("party_size", t, keys))
-        size = np.clip(np.rint(np.exp(self.gmu[pair] + self.gsig[pair] * z)), 1, self.gmax[pair]).astype(np.int64)
-        cum = np.cumsum(size)
-        start = np.repeat(cum - size, 1)  # cumulative before this candidate (global)
-        pair_first = np.repeat(np.cumsum(k) - k, k)
-        before = start - (cum[pair_first] - size[pair_first])  # within-pair persons before
-        total = np.repeat(n, k)
+        size = np.minimum(np.maximum(np.rint(np.exp(self.gmu[pair] + self.gsig[pair] * z)), 1),
+                          self.gmax[pair]).astype(np.int64)
+        cum = size.cumsum()
+        start = cum - size  # cumulative before this candidate (global)
+        before = start - start[pair_first]  # within-pair persons before
+        total = n.repeat(k)
         keep = before < total
-        last_of_pair = np.r_[pair[1:] != pair[:-1], True]
+        last_of_pair = np.zeros(len(pair), bool)
+        last_of_pair[first + k - 1] = True
         size = np.where(keep, np.minimum(size, total - before), 0)
         # a pair whose candidates ran out gives the rest to its last candidate
         short = last_of_pair & keep & (before + size < total)
         size[short] = total[short] - before[short]
-        sel = np.flatnonzero(size > 0)
+        sel = (size > 0).nonzero()[0]
         pair, keys, size = pair[sel], keys[sel], size[sel]
         zm = ndtri(m.streams.uniform("money", t, keys))
         money = np.exp(self.mmu[pair] + self.msig[pair] * zm)
         cit = self.cit[pair]
         origin = self.origin[pair]
         rows = m.groups.add(size=size, cit=cit, node=origin, origin=origin, money=money,
-                            status=np.full(len(sel), ACTIVE), key=keys, born=np.full(len(sel), t))
+                            status=ACTIVE, key=keys, born=t, belief=m.behaviour.belief[cit])
         m.books.ledger["spawned"] += int(size.sum())
         m.books.record("departures", cit, origin, size)
+        m.behaviour.count_departures(cit, size)
         return rows

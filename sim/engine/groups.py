@@ -15,7 +15,7 @@ import numpy as np
 DONE, ACTIVE, WAITING = 0, 1, 2
 STATUS_NAMES = {DONE: "done", ACTIVE: "travelling", WAITING: "waiting"}
 # fates: what happened to a row's last members when it emptied ("none" while it has members)
-FATES = ("none", "dead", "released_us", "expelled_home", "removed_home")
+FATES = ("none", "dead", "released_us", "expelled_home", "removed_home", "gave_up")
 
 COLUMNS: dict[str, tuple[type, object]] = {
     "size": (np.int64, 0),            # persons in the group
@@ -35,6 +35,7 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "attempts": (np.int16, 1),        # attempts to reach the US so far
     "parent": (np.int64, -1),         # row this group split from
     "days_travelling": (np.int32, 0),
+    "belief": (np.float64, 0.0),      # believed release chance when the group (last) decided to go
 }
 
 
@@ -59,27 +60,28 @@ class GroupTable:
         self._cap = cap
 
     def add(self, **cols: np.ndarray) -> np.ndarray:
-        """Append rows; every column not given takes its default. Returns new row ids."""
+        """Append rows; every column not given takes its default, a scalar is every new
+        row's value (the first column given must be an array). Returns new row ids."""
         k = len(next(iter(cols.values())))
         if self.n + k > self._cap:
             self._grow(self.n + k)
-        rows = np.arange(self.n, self.n + k)
+        new = slice(self.n, self.n + k)
         for name, val in cols.items():
-            getattr(self, name)[rows] = val
+            getattr(self, name)[new] = val
         self.n += k
-        return rows
+        return np.arange(new.start, new.stop)
 
     def copy_rows(self, src: np.ndarray, **override: np.ndarray) -> np.ndarray:
         """New rows copying ``src`` rows (a split), with some columns replaced."""
         k = len(src)
         if self.n + k > self._cap:
             self._grow(self.n + k)
-        rows = np.arange(self.n, self.n + k)
+        new = slice(self.n, self.n + k)
         for name in COLUMNS:
             col = getattr(self, name)
-            col[rows] = override[name] if name in override else col[src]
+            col[new] = override[name] if name in override else col[src]
         self.n += k
-        return rows
+        return np.arange(new.start, new.stop)
 
     def persons(self, status: int) -> int:
         s = self.status[: self.n] == status

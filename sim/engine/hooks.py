@@ -10,7 +10,7 @@ hook                  when                                                      
 ``init(ctx)``         once, when the model is built (the lever is in its span)      its context ``ctx``
 ``on_start(ctx)``     between the day before its start and its first day            -
 ``on_day(ctx, t)``    before each day it is in force                                -
-``departure_factor``  while the day's departures are drawn                          a factor per citizenship
+``departure_factor``  while the day's departures are drawn                          expected departures / a factor
 ``on_arrive``         people arriving at a place it watches (``ctx.watch(nodes)``)  the arriving rows
 ``on_encounter``      people encountered at the border, after their outcomes        an ``EncounterBatch``
 ``on_end(ctx)``       after its last day                                            -
@@ -75,6 +75,19 @@ class LeverContext:
         return self.model.router
 
     @property
+    def behaviour(self):
+        return self.model.behaviour
+
+    @property
+    def border(self):
+        return self.model.border
+
+    @property
+    def scale(self) -> float:
+        """The sample the run simulates (departures.scale): capacities are multiplied by it."""
+        return self.model.scale
+
+    @property
     def custody(self):
         return self.model.custody
 
@@ -87,8 +100,9 @@ class LeverContext:
         return self.model.streams.uniform(self.tag, t, keys, draw)
 
     def seat_pool(self, per_day: float, cap: float) -> SeatPool:
-        """Seats refilled by ``per_day`` before each day the lever is in force."""
-        pool = SeatPool(per_day, cap)
+        """Seats refilled by ``per_day`` before each day the lever is in force (both given
+        for the whole population; a sampled run gets its share)."""
+        pool = SeatPool(per_day * self.scale, cap * self.scale)
         self.pools.append(pool)
         return pool
 
@@ -111,6 +125,7 @@ class LeverHost:
         self.contexts: list[LeverContext] = []
         self.active: dict[str, LeverContext] = {}
         self.watch: dict[int, dict[str, LeverContext]] = {}
+        self._ones = np.ones(len(CITIZENSHIPS))
         for i, lever in enumerate(levers):
             self.install(lever, i)
 
@@ -146,11 +161,12 @@ class LeverHost:
                 pool.refill()
             ctx.lever.on_day(ctx, t)
 
-    def departure_factor(self, t: int) -> np.ndarray:
-        """The product of the active levers' factors on departures, per citizenship."""
-        factor = np.ones(len(CITIZENSHIPS))
+    def departure_factor(self, t: int, expected: np.ndarray) -> np.ndarray:
+        """The product of the active levers' factors on departures, per citizenship, given
+        today's expected departures per citizenship before them."""
+        factor = self._ones  # never changed in place
         for ctx in self.active.values():
-            f = ctx.lever.departure_factor(ctx, t)
+            f = ctx.lever.departure_factor(ctx, t, expected)
             if f is not None:
                 factor = factor * f
         return factor

@@ -2,12 +2,17 @@
 
 One step is one day, in a fixed order that any reader can follow:
 
-1. levers act before the day (``on_day``; seat pools refill);
+1. levers act before the day (``on_day``; seat pools refill); beliefs learn from
+   co-nationals' outcomes, and once a week route familiarity from their journeys
+   (``sim.engine.behaviour``) and the value of each border area from where
+   co-nationals crossed and the ports' queues (``sim.engine.crossing``);
 2. groups whose wait has ended (after an expulsion or a removal) set out again;
-3. new departures leave their origins (``sim.engine.departures``; levers may scale them);
+3. new departures leave their origins (``sim.engine.departures``): potential departures
+   times the response to beliefs and route costs, times the levers' factors;
 4. travel: each group has one day of travel time; on a leg it spends it (facing the
-   leg's death hazard and robbery); at a town it may wait (the town's daily chance of
-   leaving) or choose its next leg (``sim.engine.routing``); passing through towns
+   leg's death hazard and robbery); at a town, people whose citizenship's belief fell
+   since they set out may give up, the others may wait (the town's daily chance of
+   leaving) or choose their next leg (``sim.engine.routing``); passing through towns
    without a wait, a group may cover several short legs in one day; levers watching a
    place see the people arriving there;
 5. groups that reach a border area are encountered (``sim.engine.border``): expelled
@@ -18,7 +23,7 @@ they act between two days, never in the middle of one (``sim.engine.hooks``). Ev
 random draw reads the model's ``Streams`` at the group's stable key (``sim.engine.streams``),
 so a lever changes the dice only of the groups it touches. The groups' state lives in
 numpy columns (``sim.engine.groups``) owned by the model; ``MigrantGroup`` agents are
-their identity and inspection API.
+their identity and inspection API (made when first asked for: ``group_agent``).
 """
 
 from __future__ import annotations
@@ -32,20 +37,23 @@ from mesa import Model
 
 from sim.citizenship import CITIZENSHIPS
 from sim.engine.agents import MigrantGroup
-from sim.engine.bookkeeping import Books
+from sim.engine.behaviour import Behaviour
+from sim.engine.bookkeeping import Books, accumulate
 from sim.engine.border import Border
-from sim.engine.custody import F_DEAD, Custody
+from sim.engine.crossing import Crossing
+from sim.engine.custody import F_DEAD, F_GAVE_UP, Custody
 from sim.engine.departures import Departures
 from sim.engine.groups import ACTIVE, DONE, WAITING, GroupTable
 from sim.engine.hooks import LeverHost
 from sim.engine.routing import Router
-from sim.engine.services import NodeRegime
+from sim.engine.services import IndexedRegime
 from sim.engine.streams import Streams, binomial_from_uniform
 
 if TYPE_CHECKING:
     from sim.scenario.inputs import Inputs
 
 MAX_PASSES = 8
+_NONE = np.zeros(0, np.int64)
 
 
 class RouteModel(Model):
@@ -55,6 +63,7 @@ class RouteModel(Model):
         super().__init__(rng=seed)
         self.inputs = inputs
         self.spec = sc = inputs.scenario
+        self.scale = sc.departures.scale
         self.seed = int(seed)
         self.network = net = inputs.network
         self.day = 0
@@ -64,17 +73,20 @@ class RouteModel(Model):
         self.books = Books(self.n_days, len(CITIZENSHIPS), net, inputs.day_of(sc.period.start))
         self.active = np.zeros(0, np.int64)
         self._waiting = np.zeros(0, np.int64)
-        self._new_rows: list[np.ndarray] = []
         self._split_rows: list[np.ndarray] = []
-        self._agents: list[MigrantGroup] = []
+        self._agents: dict[int, MigrantGroup] = {}
         self._callbacks: list[Callable] = []  # Mesa holds events weakly; their functions live here
-        self.move_chance = NodeRegime(net.move_chance.copy())
+        self.move_chance = IndexedRegime(net.move_chance.copy())
         self.robbable = np.isin(net.mode, ("foot", "bus"))
         self.darien_exit = np.zeros(net.n_nodes, bool)
         self.darien_exit[[net.index[n] for n in sc.darien_exit_nodes]] = True
+        self._town = ~net.is_border  # places where a party may move on (not a border area)
+        self.behaviour = Behaviour(self)
+        self.crossing = Crossing(self)
+        self.border = Border(self)
         self.router = Router(self)
         self.custody = Custody(self)
-        self.border = Border(self)
+        self.behaviour.start()
         self.departures = Departures(self)
         self.levers = LeverHost(self, sc.policies)
 
@@ -91,12 +103,9 @@ class RouteModel(Model):
             self.schedule_event(event, at=day + 0.5)
 
     # ------------------------------------------------------------------ group state
-    def register(self, rows: np.ndarray, active: bool = False) -> None:
-        """New rows (a split): they get Mesa agents at the end of the day; ``active``
-        ones travel on today."""
-        self._new_rows.append(rows)
-        if active:
-            self.active = np.concatenate([self.active, rows])
+    def activate(self, rows: np.ndarray) -> None:
+        """New rows that travel on today (departures, members who split off on the way)."""
+        self.active = np.concatenate([self.active, rows])
 
     def park(self, rows: np.ndarray) -> None:
         """Rows now waiting to set out again (``wait_until``)."""
@@ -106,10 +115,13 @@ class RouteModel(Model):
     def step(self) -> None:
         t = self.day
         self.levers.day(t)
+        self.behaviour.learn(t)
+        if self.behaviour.update_familiarity(t) | self.crossing.update(t):
+            self.router.refresh()
         self._wake(t)
-        rows = self.departures.draw(t, self.levers.departure_factor(t))
+        rows = self.departures.draw(t)
         if len(rows):
-            self.register(rows, active=True)
+            self.activate(rows)
         self._travel(t)
         self.border.encounter(t)
         self._end_day(t)
@@ -136,51 +148,101 @@ class RouteModel(Model):
         rows = rows[g.status[rows] == WAITING]
         if len(rows):
             g.status[rows] = ACTIVE
+            g.belief[rows] = self.behaviour.belief[g.cit[rows]]  # they decide again
             self.books.record("retries", g.cit[rows], g.node[rows], g.size[rows])
             self.active = np.concatenate([self.active, rows])
 
     def _travel(self, t: int) -> None:
-        g, net = self.groups, self.network
-        move_chance = self.move_chance.values
+        g = self.groups
         act = self.active
         g.budget[act] = 1.0
         g.days_travelling[act] += 1
+        ok = g.status[act] == ACTIVE
         # who starts the day in a town decides (as a party) whether to move on today
-        here = act[(g.edge[act] < 0) & ~net.is_border[g.node[act]]]
-        waits = here[move_chance[g.node[here]] < 1.0]
-        if len(waits):
+        edge = g.edge[act]
+        node = g.node[act]
+        town = (edge < 0) & self._town[node]
+        here = in_town = act[town]
+        if self.spec.behaviour.response.give_up:
+            here = self._reconsider(here, t)
+        chance = self.move_chance.values[node[town] if here is in_town else g.node[here]]
+        may_wait = chance < 1.0
+        at_node = here
+        if may_wait.any():
+            waits = here[may_wait]
             u = self.streams.uniform("leave", t, g.key[waits])
-            g.budget[waits[u >= move_chance[g.node[waits]]]] = 0.0
+            stay = u >= chance[may_wait]
+            g.budget[waits[stay]] = 0.0
+            stays = np.zeros(len(here), bool)
+            stays[may_wait.nonzero()[0][stay]] = True
+            at_node = here[~stays]
+        # the first pass: everyone on a leg, and those in a town who move on today
+        if ok.all():
+            on_edge = act[edge >= 0]
+        else:
+            on_edge = act[ok & (edge >= 0)]
+            at_node = at_node[g.status[at_node] == ACTIVE]
         for p in range(MAX_PASSES):
-            act = self.active
-            live = act[(g.status[act] == ACTIVE) & (g.budget[act] > 1e-9)]
-            on_edge = live[g.edge[live] >= 0]
-            at_node = live[(g.edge[live] < 0) & ~net.is_border[g.node[live]]]
             if not len(on_edge) and not len(at_node):
                 break
             if len(at_node):
-                split = self.router.choose(at_node, t, p)
-                on_edge = np.concatenate([on_edge, at_node])
-                on_edge = on_edge[(g.edge[on_edge] >= 0) & (g.budget[on_edge] > 1e-9)]
-                if split:
-                    on_edge = np.concatenate([on_edge] + split)
-            if len(on_edge):
-                self._advance(on_edge, t, p)
+                went, split = self.router.choose(at_node, t, p)
+                on_edge = np.concatenate([on_edge, at_node if went is None else at_node[went]] + split)
+            if not len(on_edge):
+                break
+            on_edge, at_node = self._advance(on_edge, t, p)
 
-    def _advance(self, rows: np.ndarray, t: int, p: int) -> None:
-        """Spend today's travel time on the leg: its hazard, robbery, and arrival."""
+    def _reconsider(self, rows: np.ndarray, t: int) -> np.ndarray:
+        """People in a town whose citizenship's belief fell since they set out go on with
+        the departures' own response to that fall; the others give up. Returns the rows
+        still travelling."""
+        g = self.groups
+        now = self.behaviour.belief
+        worse = rows[g.belief[rows] > (now + 1e-9)[g.cit[rows]]]
+        if not len(worse):
+            return rows
+        cit, size = g.cit[worse], g.size[worse]
+        go_on = self.behaviour.go_on_share(g.belief[worse], cit)
+        stop = size - binomial_from_uniform(size, go_on, self.streams.uniform("give_up", t, g.key[worse]))
+        g.belief[worse] = now[cit]  # the rest go on, with today's belief
+        hit = stop > 0
+        if not hit.any():
+            return rows
+        r, n = worse[hit], stop[hit]
+        g.size[r] -= n
+        self.books.ledger["gave_up"] += int(n.sum())
+        self.books.record("gave_up", cit[hit], g.node[r], n)
+        gone = r[g.size[r] == 0]
+        g.status[gone] = DONE
+        g.fate[gone] = F_GAVE_UP
+        return rows[g.status[rows] == ACTIVE]
+
+    def _advance(self, rows: np.ndarray, t: int, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """Spend today's travel time on the leg: its hazard, robbery, and arrival. Returns
+        who may move on in the next pass, on a leg and in a town: only those who arrived
+        somewhere with time left (the others have spent their day: a party still on its
+        leg has spent all its time on it)."""
         g, net, books = self.groups, self.network, self.books
         e = g.edge[rows]
-        dt = np.minimum(g.remaining[rows], g.budget[rows])
+        remaining, budget = g.remaining[rows], g.budget[rows]
+        dt = np.minimum(remaining, budget)
         h = self.router.hazard[e]
-        hz = np.flatnonzero(h > 0)
+        hz = (h > 0).nonzero()[0]
+        rd = self.spec.hazards.robbery_daily
+        rob = self.robbable[e].nonzero()[0] if rd > 0 else _NONE
+        if len(hz) and len(rob):  # both decisions' uniforms at once
+            u_hazard, u_robbery = self.streams.uniforms(("hazard", "robbery"), t, (g.key[rows[hz]], g.key[rows[rob]]), p)
+        else:
+            u_hazard = self.streams.uniform("hazard", t, g.key[rows[hz]], p) if len(hz) else None
+            u_robbery = self.streams.uniform("robbery", t, g.key[rows[rob]], p) if len(rob) else None
+        died = False
         if len(hz):
             r = rows[hz]
             prob = 1.0 - (1.0 - h[hz]) ** dt[hz]
-            u = self.streams.uniform("hazard", t, g.key[r], p)
-            dead = binomial_from_uniform(g.size[r], prob, u)
+            dead = binomial_from_uniform(g.size[r], prob, u_hazard)
             d = dead > 0
             if d.any():
+                died = True
                 r, dead = r[d], dead[d]
                 g.size[r] -= dead
                 books.ledger["dead"] += int(dead.sum())
@@ -188,40 +250,64 @@ class RouteModel(Model):
                 gone = r[g.size[r] == 0]
                 g.status[gone] = DONE
                 g.fate[gone] = F_DEAD
-        rob = np.flatnonzero(self.robbable[e])
-        rd = self.spec.hazards.robbery_daily
-        if len(rob) and rd > 0:
+        if len(rob):
+            hit = u_robbery < 1.0 - (1.0 - rd) ** dt[rob]
             r = rows[rob]
-            u = self.streams.uniform("robbery", t, g.key[r], p)
-            hit = u < 1.0 - (1.0 - rd) ** dt[rob]
             g.money[r[hit]] *= 1.0 - self.spec.hazards.robbery_loss
-        g.remaining[rows] -= dt
-        g.budget[rows] -= dt
-        arrived = rows[(g.remaining[rows] <= 1e-9) & (g.status[rows] == ACTIVE)]
-        if len(arrived):
-            g.last_edge[arrived] = g.edge[arrived]
-            g.edge[arrived] = -1
-            nodes = g.node[arrived]
-            ex = self.darien_exit[nodes]
-            if ex.any():
-                books.record("darien_crossings", g.cit[arrived[ex]], nodes[ex], g.size[arrived[ex]])
-            np.add.at(books.tallies.arrivals_at[t], nodes, g.size[arrived])
-            arrived, nodes = self.levers.arrive(arrived, nodes, t, p)
-            stop = (self.move_chance.values[nodes] < 1.0) | net.is_border[nodes]
-            g.budget[arrived[stop]] = 0.0
+        remaining -= dt
+        budget -= dt
+        g.remaining[rows] = remaining
+        g.budget[rows] = budget
+        there = remaining <= 1e-9
+        if died:
+            there &= g.status[rows] == ACTIVE
+        arrived = rows[there]
+        if not len(arrived):
+            return _NONE, _NONE
+        g.last_edge[arrived] = e[there]
+        g.edge[arrived] = -1
+        nodes = g.node[arrived]
+        ex = self.darien_exit[nodes]
+        if ex.any():
+            books.record("darien_crossings", g.cit[arrived[ex]], nodes[ex], g.size[arrived[ex]])
+        accumulate(books.tallies.arrivals_at[t], nodes, g.size[arrived])
+        seen, (arrived, nodes) = arrived, self.levers.arrive(arrived, nodes, t, p)
+        stop = (self.move_chance.values[nodes] < 1.0) | net.is_border[nodes]
+        g.budget[arrived[stop]] = 0.0
+        if arrived is seen:  # no lever saw them: in towns, travelling, with what is left of today
+            return _NONE, arrived[~stop & (budget[there] > 1e-9)]
+        live = arrived[~stop]
+        live = live[(g.status[live] == ACTIVE) & (g.budget[live] > 1e-9)]
+        e = g.edge[live]
+        return live[e >= 0], live[(e < 0) & self._town[g.node[live]]]
 
     def _end_day(self, t: int) -> None:
         g = self.groups
         self.books.recorder.flush(t)
+        legs = self.books.legs_of_day(t)
+        if legs is not None:
+            self.behaviour.add_legs(legs)
         self.active = self.active[g.status[self.active] == ACTIVE]
-        if self._new_rows:
-            rows = np.concatenate(self._new_rows)
-            self._new_rows = []
-            self._agents.extend(MigrantGroup.create_agents(self, len(rows), row=rows))
 
     # ------------------------------------------------------------------ reading
     def group_agent(self, row: int) -> MigrantGroup:
-        return self._agents[row]
+        """The Mesa agent of a group (its row of the table), created when first asked for.
+
+        Why on demand: a full-scale run makes about half a million groups; creating and
+        registering a Mesa agent for each took a third of the run time, and the agents
+        only read their rows. Every group has one, with ``unique_id`` = row + 1."""
+        agent = self._agents.get(row)
+        if agent is None:
+            if not 0 <= row < self.groups.n:
+                raise IndexError(f"no group row {row}")
+            agent = self._agents[row] = MigrantGroup(self, row)
+            agent.unique_id = row + 1
+        return agent
+
+    def group_agents(self, rows=None) -> list[MigrantGroup]:
+        """The Mesa agents of these rows (default: every group so far); they join ``model.agents``."""
+        rows = range(self.groups.n) if rows is None else rows
+        return [self.group_agent(int(r)) for r in rows]
 
     def people_ledger(self) -> dict:
         """Persons by state; ``spawned`` equals the sum of the others exactly."""

@@ -18,7 +18,7 @@ import pandas as pd
 from sim.errors import InputError
 
 NODE_KINDS = ("origin", "transit", "crossing", "station", "airport", "border_area")
-MODES = ("foot", "boat", "bus", "air")
+MODES = ("foot", "boat", "bus", "train", "air")
 NODE_COLUMNS = ("id", "name", "country", "kind", "lat", "lon")
 EDGE_COLUMNS = ("from", "to", "mode", "km")
 FIELD_OFFICE_SUFFIX = "Field Office"
@@ -96,7 +96,50 @@ class Network:
         self.edge_index = {(self.ids[a], self.ids[b]): e for e, (a, b) in enumerate(zip(self.src, self.dst))}
         order = np.argsort(self.src, kind="stable")
         self.out_edges: list[np.ndarray] = [order[self.src[order] == i] for i in range(n)]
+        # edges grouped by their start, for the minimum over each place's legs
+        self._src_order = order
+        self._src_nodes, self._src_starts = np.unique(self.src[order], return_index=True)
         self.max_out = max((len(o) for o in self.out_edges), default=0)
+        self._levels = self._levels_to_border()
+
+    def _levels_to_border(self) -> list[tuple] | None:
+        """The places by height (the most legs from them to a dead end; border areas have
+        none), with their legs grouped by place: (places, their legs' slice of
+        ``_level_legs``, the legs' ends, group starts or None if one leg each, whether a
+        border area is among them) per height from 1 up. None when the legs make a cycle.
+
+        Why: legs run towards the border, so the network is usually acyclic, and the costs
+        to the border are then final one height at a time, in one pass (``cost_to_border``)."""
+        n = self.n_nodes
+        height = np.zeros(n, dtype=np.int64)
+        left = np.bincount(self.src, minlength=n)  # legs out of each place not yet settled
+        into: list[list[int]] = [[] for _ in range(n)]
+        for e, d in enumerate(self.dst):
+            into[d].append(e)
+        ready = [v for v in range(n) if left[v] == 0]
+        done = 0
+        while ready:
+            v = ready.pop()
+            done += 1
+            for e in into[v]:
+                s = self.src[e]
+                height[s] = max(height[s], height[v] + 1)
+                left[s] -= 1
+                if left[s] == 0:
+                    ready.append(s)
+        if done < n:
+            return None
+        levels, first = [], 0
+        for h in range(1, int(height.max(initial=0)) + 1):
+            nodes = np.flatnonzero(height == h)
+            legs = np.concatenate([self.out_edges[v] for v in nodes])
+            starts = np.cumsum([0] + [len(self.out_edges[v]) for v in nodes[:-1]])
+            single = len(legs) == len(nodes)  # one leg each: no minimum over legs to take
+            levels.append((nodes, slice(first, first + len(legs)), self.dst[legs], None if single else starts,
+                           bool(self.is_border[nodes].any())))
+            first += len(legs)
+        self._level_legs = np.concatenate([self.out_edges[v] for lv in levels for v in lv[0]]) if levels else None
+        return levels
 
     @classmethod
     def from_csv(cls, nodes_path: str | Path, edges_path: str | Path,
@@ -158,27 +201,84 @@ class Network:
                 if a not in labels:
                     raise InputError(edges_path, f"row {i + 2}: access", f"unknown citizenship {a!r}")
 
-    def cost_to_border(self, leg_cost: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    def over_legs_out(self, ufunc: np.ufunc, values: np.ndarray, empty: float) -> np.ndarray:
+        """``ufunc`` reduced over each place's legs out (``values``: rows x edges; the
+        result rows x nodes, ``empty`` where a place has none)."""
+        out = np.full((values.shape[0], self.n_nodes), empty)
+        if len(self._src_nodes):
+            out[:, self._src_nodes] = ufunc.reduceat(values.take(self._src_order, axis=1), self._src_starts, axis=1)
+        return out
+
+    def cost_to_border(self, leg_cost: np.ndarray, usable: np.ndarray,
+                       target: np.ndarray | None = None) -> np.ndarray:
         """Least total cost from every node to the nearest border area, per row of ``usable``.
 
-        ``leg_cost`` (edges) is what one leg costs a traveller; ``usable`` (rows x edges)
-        says which legs each row (a citizenship) may take, so a visa that closes one
-        air leg changes the cost to go of that citizenship only. Bellman-Ford, vectorised
-        over rows: at most one pass per node, run when levers change the network, never
-        per day. Unreachable nodes get inf.
+        ``leg_cost`` (edges, or rows x edges) is what one leg costs a traveller; ``usable``
+        (rows x edges) says which legs each row (a citizenship) may take, so a visa that
+        closes one air leg changes the cost to go of that citizenship only. One pass by height
+        when the legs make no cycle, else Bellman-Ford (at most one pass per node), both
+        vectorised over rows; run when levers or familiarity change the costs, never per
+        day. Unreachable nodes get inf. ``target``: the places that count as the border
+        (default every border area).
         """
         usable = np.atleast_2d(usable)
+        target = self.is_border if target is None else target
+        if self._levels:
+            # acyclic: a place's legs all lead to lower places, whose costs are final, so
+            # one pass by height gives the same least costs as the passes below (worked
+            # out nodes x rows, where a height's places and legs are whole rows of memory)
+            cost = np.full((self.n_nodes, usable.shape[0]), np.inf)
+            cost[target] = 0.0
+            c_edge = np.where(usable, np.atleast_2d(leg_cost), np.inf).T.take(self._level_legs, axis=0)
+            for nodes, legs, dst, starts, border in self._levels:
+                best = c_edge[legs] + cost.take(dst, axis=0)
+                if starts is not None:
+                    best = np.minimum.reduceat(best, starts, axis=0)
+                # a place that is not a border area starts at inf: the minimum is ``best``
+                cost[nodes] = np.minimum(cost[nodes], best) if border else best
+            return np.ascontiguousarray(cost.T)
         cost = np.full((usable.shape[0], self.n_nodes), np.inf)
-        cost[:, self.is_border] = 0.0
-        c_edge = np.where(usable, leg_cost[None, :], np.inf)
+        cost[:, target] = 0.0
+        if self._levels is not None:  # no legs at all
+            return cost
+        c_edge = np.where(usable, np.atleast_2d(leg_cost), np.inf)[:, self._src_order]
+        dst, srcs, starts = self.dst[self._src_order], self._src_nodes, self._src_starts
+        if not len(srcs):
+            return cost
         for _ in range(self.n_nodes):
-            via = c_edge + cost[:, self.dst]
+            best = np.minimum.reduceat(c_edge + cost[:, dst], starts, axis=1)
             new = cost.copy()
-            np.minimum.at(new.T, self.src, via.T)
+            new[:, srcs] = np.minimum(cost[:, srcs], best)
             if np.array_equal(new, cost):
                 break
             cost = new
         return cost
+
+    def cost_to_areas(self, leg_cost: np.ndarray, usable: np.ndarray, areas: np.ndarray) -> np.ndarray:
+        """Least total cost from every node to each of ``areas`` (rows x nodes x areas).
+
+        As ``cost_to_border``, but to every border area apart: route choice weighs the ways
+        to all areas (their logsum with each area's own value, ``sim.engine.crossing``),
+        not only the cheapest. On an acyclic network one pass by height, vectorised over
+        rows and areas; else one Bellman-Ford per area."""
+        usable = np.atleast_2d(usable)
+        rows, n_areas = usable.shape[0], len(areas)
+        if not self._levels:
+            out = np.empty((rows, self.n_nodes, n_areas))
+            for b, a in enumerate(areas):
+                target = np.zeros(self.n_nodes, bool)
+                target[a] = True
+                out[:, :, b] = self.cost_to_border(leg_cost, usable, target)
+            return out
+        cost = np.full((self.n_nodes, rows, n_areas), np.inf)
+        cost[areas, :, np.arange(n_areas)] = 0.0
+        c_edge = np.where(usable, np.atleast_2d(leg_cost), np.inf).T.take(self._level_legs, axis=0)
+        for nodes, legs, dst, starts, border in self._levels:
+            best = c_edge[legs][:, :, None] + cost.take(dst, axis=0)
+            if starts is not None:
+                best = np.minimum.reduceat(best, starts, axis=0)
+            cost[nodes] = np.minimum(cost[nodes], best) if border else best
+        return np.ascontiguousarray(cost.transpose(1, 0, 2))
 
     def component(self, node: int) -> str:
         """CBP component that counts encounters at a border area."""

@@ -29,7 +29,6 @@ class Router:
             if acc:
                 base[:, e] = False
                 base[[CODE[a] for a in acc], e] = True
-        self.ofo_share = np.array([sc.route_choice.ofo_share.get(c) for c in CITIZENSHIPS], dtype=np.float64)
         self.split_at_forks = sc.route_choice.split_at_forks
         self._penalties: dict[str, np.ndarray] = {}
         self.penalty = np.ones(net.n_nodes)
@@ -38,6 +37,32 @@ class Router:
         self.outpad = np.full((net.n_nodes, K), -1, dtype=np.int64)
         for i, o in enumerate(net.out_edges):
             self.outpad[i, : len(o)] = o
+        valid = self.outpad >= 0
+        # the legs out of each place, a missing leg as edge n_edges: a zero weight (see refresh)
+        self._legs_out = np.where(valid, self.outpad, net.n_edges)
+        self._cost_out = np.append(net.cost, 0.0)  # fares by ``_legs_out`` entry
+        self._outpad_flat = self.outpad.reshape(-1)
+        # the table of choices (see _tabulate): places with a choice (two legs or more),
+        # and those with one leg, whose blocks are 1 throughout
+        outdeg = valid.sum(axis=1)
+        self._forks = forks = np.flatnonzero(outdeg >= 2)
+        self._one, self._one_leg = np.flatnonzero(outdeg == 1), self.outpad[outdeg == 1, 0]
+        self._fork_legs = self._legs_out[forks]
+        fares = self._cost_out[self._fork_legs]
+        in_forks = np.arange(len(forks))[:, None] * K  # positions in forks x K
+        self._dear_first = (in_forks + np.argsort(-fares, axis=1, kind="stable")).reshape(-1)
+        self._cheap_first = (in_forks + np.argsort(fares, axis=1, kind="stable")).reshape(-1)
+        self._fares = fares.reshape(-1)
+        self._k = np.arange(K)[None, None, :]
+        block = np.arange(nc * net.n_nodes, dtype=np.float64).reshape(nc, net.n_nodes, 1)
+        self._fork_block = block[:, forks]
+        self._full = np.ones((nc, net.n_nodes, K)) + block  # the table; the forks' blocks change
+        self._table = self._full.reshape(-1)
+        # the table with a column above all after each block, for ``_pick``
+        self._blocks = np.concatenate([self._full, np.full((nc, net.n_nodes, 1), np.inf)], axis=2)
+        # each block ends at b + 1 exactly (its last column is 1): before block b, b
+        self._before = np.concatenate([[-np.inf], np.arange(1, nc * net.n_nodes, dtype=np.float64)])
+        self._after = np.full(nc * net.n_nodes, np.inf)  # the first entry of the next block
         self.access = Access(base, self.refresh)
         self.refresh()
 
@@ -61,68 +86,190 @@ class Router:
         from its end to the border over the legs that citizenship may use (so the
         Darién's boat fare and risk count for a Colombian still in Medellín, against a
         flight to Mexico). The weight is exp(-(utility - best utility out of the same
-        place)), times access (visas, closures), a lever's penalty on the place it leads
-        to and, for the last step into a border area, the share who present at a port
-        (Field Operations) rather than between ports.
+        place)), times access (visas, closures) and a lever's penalty on the place it leads
+        to. The cost of the way on is the logsum over the border areas (``_to_go``), so
+        where people cross (between ports or at a port, which area) is chosen with the way.
         """
-        net, rc = self.model.network, self.model.spec.route_choice
+        m = self.model
+        net, rc = m.network, m.spec.route_choice
         edge_open = self.access.open
         nc = len(CITIZENSHIPS)
         risk = 1.0 - (1.0 - np.clip(self.hazard, 0, 1)) ** net.days
         leg = rc.km_weight * net.km / 1000.0 + rc.cost_weight * net.cost / 1000.0 + rc.risk_weight * risk
-        to_go = net.cost_to_border(leg, edge_open)          # citizenships x nodes
+        if rc.days_weight:
+            leg = leg + rc.days_weight * net.days
+        extra = m.behaviour.unfamiliarity_cost()
+        legs = leg[None, :] if extra is None else leg[None, :] + extra      # (1 or citizenships) x edges
+        self.to_go = to_go = self._to_go(legs, edge_open)                 # citizenships x nodes
         with np.errstate(invalid="ignore"):
-            util = leg[None, :] + to_go[:, net.dst]
-        util = np.where(np.isfinite(util) & edge_open, util, np.inf)
-        best = np.full((nc, net.n_nodes), np.inf)
-        np.minimum.at(best.T, net.src, util.T)
+            util = legs + to_go[:, net.dst]
+        usable = np.isfinite(util) & edge_open
+        util = np.where(usable, util, np.inf)
+        best = net.over_legs_out(np.minimum, util, np.inf)
         with np.errstate(invalid="ignore"):
             w = np.exp(-(util - best[:, net.src]))
-        w = np.where(np.isfinite(util), w, 0.0)
-        to_fo = net.is_field_office[net.dst]
-        to_bp = net.is_border[net.dst] & ~to_fo
-        pref = np.ones((nc, net.n_edges))
-        pref[:, to_fo] = self.ofo_share[:, None]
-        pref[:, to_bp] = 1.0 - self.ofo_share[:, None]
+        w = np.where(usable, w, 0.0)  # util is finite exactly where usable
         w = w * self.penalty[net.dst]
-        self.weights = pref * w * edge_open
+        padded = np.zeros((nc, net.n_edges + 1))  # a last column of zeros: no leg
+        np.multiply(w, edge_open, out=padded[:, :-1])
+        self._padded = padded.reshape(-1)
+        self.weights = padded[:, :-1]
+        self._no_negative = bool((padded >= 0).all())  # (levers' penalties are not negative)
         # an origin with no leg a citizenship may use: its people do not set out
-        out_w = np.zeros((nc, net.n_nodes))
-        np.add.at(out_w.T, net.src, self.weights.T)
-        self.can_leave = out_w > 0
+        self.can_leave = net.over_legs_out(np.add, self.weights, 0.0) > 0
+        self._tabulate()
 
-    def choose(self, rows: np.ndarray, t: int, p: int) -> list[np.ndarray]:
-        """Parties at a town pick their next leg and set out on it; returns the rows split
-        off (members who chose differently), already on their legs."""
+    def _to_go(self, legs: np.ndarray, edge_open: np.ndarray) -> np.ndarray:
+        """The cost of the way on from every place (citizenships x nodes): the logsum over
+        the border areas of the least cost to each plus the area's own cost (its value,
+        ``Crossing.values``): -log sum_b exp(-(d_b + T_b)). At a border area it is that
+        area's own cost, so the last leg weighs the areas against each other; far away
+        it weighs the ways to all of them, as a traveller who has not yet settled on a
+        crossing does. inf where no area can be reached."""
+        cross = self.model.crossing
+        d = self.model.network.cost_to_areas(legs, edge_open, cross.areas)   # rows x nodes x areas
+        z = -(d + cross.values()[:, None, :])
+        top = z.max(axis=2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lse = top + np.log(np.exp(z - np.where(np.isfinite(top), top, 0.0)[:, :, None]).sum(axis=2))
+        return np.where(np.isfinite(top), -lse, np.inf)
+
+    def _tabulate(self) -> None:
+        """The choice at every (citizenship, place) as one sorted table: block b = the pair,
+        entry b*K + k = b + the cumulative probability of the place's first k+1 legs. A
+        party that can pay for every leg open to it draws its leg by one search in this
+        table (no work per leg); the others go through the per-leg path in ``choose``.
+
+        Only places with two legs or more are worked out leg by leg (with all K columns,
+        so the sums are the same): at a place with one leg every entry is 1 (its weight
+        over itself, or no leg open), and so at a place with none."""
+        net = self.model.network
+        nc, K = len(CITIZENSHIPS), self.outpad.shape[1]
+        w = self._padded.reshape(nc, -1).take(self._fork_legs, axis=1)  # citizenships x forks x K
+        pos = w > 0
+        cdf = w.cumsum(axis=2)
+        # the total weight as a running sum, leg after leg (the order in which the sum of the
+        # legs' weights was taken when it was worked out for every place, legs not innermost)
+        tot = cdf[:, :, -1].copy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cdf /= tot[:, :, None]
+        last = K - 1 - pos[:, :, ::-1].argmax(axis=2)                   # last leg with a positive weight
+        none = ~(tot > 0)
+        np.copyto(cdf, 1.0, where=(self._k >= last[:, :, None]) | none[:, :, None])
+        cdf += self._fork_block
+        self._full[:, self._forks] = cdf
+        self._blocks[:, self._forks, :K] = cdf
+        self._after[:-1] = self._table[K::K]
+        # where every entry of the earlier blocks is <= b + u and every later one above it
+        # (the table sorted), a party's count of its own block's entries <= b + u is what
+        # the search gives: ``_pick``. The other blocks are b + 1 throughout and every
+        # block ends at b + 1, so the table is sorted when the forks' blocks are.
+        self._sorted = bool((cdf[:, :, 1:] >= cdf[:, :, :-1]).all())
+        # cash a party needs to be sure it can take any leg open to it, and to take one at
+        # all: the fares of the dearest and of the cheapest leg with a weight (inf: none)
+        nf = len(self._forks)
+        pos = pos.reshape(nc, nf * K)
+        one = self.weights[:, self._one_leg]
+        one_fare = np.where(one > 0, net.cost[self._one_leg][None, :], np.inf)
+        for name, order in (("_cash_needed", self._dear_first), ("_cash_for_any", self._cheap_first)):
+            first = pos.take(order, axis=1).reshape(nc, nf, K).argmax(axis=2)
+            cash = np.full((nc, net.n_nodes), np.inf)
+            cash[:, self._forks] = np.where(none, np.inf, self._fares.take(order.reshape(nf, K)[np.arange(nf), first]))
+            cash[:, self._one] = one_fare
+            setattr(self, name, cash.reshape(-1))
+
+    def _pick(self, block: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The leg (column of ``outpad``) drawn at ``u`` in each (citizenship, place) block:
+        ``searchsorted(table, block + u, "right") - block*K``. Many parties: counted in
+        their own blocks (the same where the table is sorted and the neighbour blocks lie
+        below and above, which is checked); few: the search."""
+        K = self.outpad.shape[1]
+        v = block + u
+        if len(block) < 64 or not self._sorted:
+            return np.searchsorted(self._table, v, side="right") - block * K
+        # sorted, so the entries <= v come first: their count is where the first one above is
+        k = (self._blocks.reshape(-1, K + 1).take(block, axis=0) > v[:, None]).argmax(axis=1)
+        odd = ~((self._before[block] <= v) & (self._after[block] > v))
+        if odd.any():
+            k[odd] = np.searchsorted(self._table, v[odd], side="right") - block[odd] * K
+        return k
+
+    def choose(self, rows: np.ndarray, t: int, p: int) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """Parties at a town pick their next leg and set out on it. Returns which of them
+        set out (a mask over ``rows``; None: all) and the rows split off (members who
+        chose differently), already on their legs."""
+        m = self.model
+        g = m.groups
+        if self.split_at_forks:
+            return self._choose_per_leg(rows, t, p)
+        node = g.node[rows]
+        cit = g.cit[rows]
+        block = cit.astype(np.int64) * m.network.n_nodes + node
+        money = g.money[rows]
+        easy = money >= self._cash_needed[block]
+        if easy.all():
+            r, hard = rows, None
+        else:
+            hard = (~easy).nonzero()[0]
+            if self._no_negative:
+                # who can pay for no leg open to them stays, and earns: as _choose_per_leg
+                # would find (its sum of weights of the legs they can pay for is 0)
+                stuck = money[hard] < self._cash_for_any[block[hard]]
+                if stuck.any():
+                    s = rows[hard[stuck]]
+                    g.money[s] += m.spec.hazards.earn_usd_per_day * g.budget[s]
+                    g.budget[s] = 0.0
+                    hard = hard[~stuck]
+            r = rows[easy] if easy.any() else None
+            if r is not None:
+                cit, block, node = cit[easy], block[easy], node[easy]
+        if r is not None:
+            u = m.streams.uniform("route", t, g.key[r], p)
+            k = self._pick(block, u)
+            self.start_legs(r, self._outpad_flat[node * self.outpad.shape[1] + k], cit)
+        if hard is None:
+            return None, []
+        if len(hard):
+            went, split = self._choose_per_leg(rows[hard], t, p)
+            easy[hard] = True if went is None else went
+        else:
+            split = []
+        return easy, split
+
+    def _choose_per_leg(self, rows: np.ndarray, t: int, p: int) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """The choice weighing each leg for each party (parties short of cash for some
+        legs, or members choosing independently: ``split_at_forks``). Parties that can
+        pay for no leg stay, and earn. Returns as ``choose``."""
         m = self.model
         g, net = m.groups, m.network
-        out = self.outpad[g.node[rows]]
-        valid = out >= 0
-        oc = np.where(valid, out, 0)
-        w = self.weights[g.cit[rows][:, None], oc] * valid
-        w *= g.money[rows][:, None] >= net.cost[oc]
+        out = self._legs_out.take(g.node[rows], axis=0)  # a missing leg: n_edges, weight 0
+        cit = g.cit[rows]
+        w = self._padded.take(cit.astype(np.int64)[:, None] * (net.n_edges + 1) + out)
+        w *= g.money[rows][:, None] >= self._cost_out.take(out)
         tot = w.sum(axis=1)
         stuck = tot <= 0
+        went = None
         if stuck.any():
             s = rows[stuck]
             g.money[s] += m.spec.hazards.earn_usd_per_day * g.budget[s]
             g.budget[s] = 0.0
-        ok = np.flatnonzero(~stuck)
-        if not len(ok):
-            return []
-        rows, w, out, tot = rows[ok], w[ok], out[ok], tot[ok]
+            went = ~stuck
+            ok = went.nonzero()[0]
+            if not len(ok):
+                return went, []
+            rows, w, out, tot, cit = rows[ok], w[ok], out[ok], tot[ok], cit[ok]
         probs = w / tot[:, None]
-        npos = (probs > 0).sum(axis=1)
-        choice = np.argmax(probs > 0, axis=1)
-        multi = np.flatnonzero((npos > 1) & (g.size[rows] > 0))
+        pos = probs > 0
+        choice = pos.argmax(axis=1)
+        multi = ((np.add.reduce(pos, axis=1) > 1) & (g.size[rows] > 0)).nonzero()[0]
         new_rows = []
         if len(multi) and not self.split_at_forks:
             # the party moves as one: one categorical draw per group
             r = rows[multi]
             u = m.streams.uniform("route", t, g.key[r], p)
-            cdf = np.cumsum(probs[multi], axis=1)
-            pick = (u[:, None] > cdf).sum(axis=1)
-            last = probs.shape[1] - 1 - np.argmax(probs[multi][:, ::-1] > 0, axis=1)
+            cdf = probs[multi].cumsum(axis=1)
+            pick = np.add.reduce(u[:, None] > cdf, axis=1)
+            last = probs.shape[1] - 1 - pos[multi][:, ::-1].argmax(axis=1)
             choice[multi] = np.minimum(pick, last)
         elif len(multi):
             r = rows[multi]
@@ -146,15 +293,16 @@ class Router:
                 kids = g.copy_rows(src, size=counts[sp][gi[~first], kk], key=keys[~first],
                                    parent=src, born=np.full(len(src), t))
                 self.start_legs(kids, out[multi[sp]][gi[~first], kk])
-                m.register(kids, active=True)
+                m.activate(kids)
                 new_rows.append(kids)
-        self.start_legs(rows, out[np.arange(len(rows)), choice])
-        return new_rows
+        self.start_legs(rows, out[np.arange(len(rows)), choice], cit)
+        return went, new_rows
 
-    def start_legs(self, rows: np.ndarray, edges: np.ndarray) -> None:
+    def start_legs(self, rows: np.ndarray, edges: np.ndarray, cit: np.ndarray | None = None) -> None:
+        """The parties set out on these legs (``cit``: their citizenships, if known)."""
         m = self.model
         g, net = m.groups, m.network
-        m.books.count_legs(g.cit[rows], edges, g.size[rows], m.day)
+        m.books.start_legs(g.cit[rows] if cit is None else cit, edges, g.size[rows])
         g.edge[rows] = edges
         g.node[rows] = net.dst[edges]
         g.remaining[rows] = net.days[edges]

@@ -7,7 +7,8 @@ given, or through one of these:
   Title 8 removal shares, retry rates, the daily capacity of Field Operations). Levers
   that overlap compose: the one started last wins while both last; when it ends the
   one before it (or the base value) holds again.
-- ``NodeRegime``: the same for a per-place value (a town's daily chance of leaving).
+- ``IndexedRegime``: the same for one entry of an array (a town's daily chance of
+  leaving, a citizenship's Title 42 expulsion share).
 - ``SeatPool``: seats that refill each day a lever is in force, up to a cap, served
   in group-key order so the same groups get seats whatever other groups exist (common
   random numbers).
@@ -47,38 +48,47 @@ class Regime(Generic[T]):
 class Regimes:
     """The border regimes levers may override."""
 
-    def __init__(self, title42: bool, removal_share: np.ndarray, expelled_retry: float, removed_retry: float):
+    def __init__(self, title42: bool, expel_share: np.ndarray, removal_share: np.ndarray,
+                 port_removal_share: np.ndarray, expelled_retry: float, removed_retry: float,
+                 port_capacity: float | None = None):
         self.title42: Regime[bool] = Regime("title42", title42)
+        self.expel_share = IndexedRegime(expel_share)  # per citizenship, while Title 42 is in force
         self.removal_share: Regime[np.ndarray] = Regime("removal_share", removal_share)
+        self.port_removal_share: Regime[np.ndarray] = Regime("port_removal_share", port_removal_share)
         self.expelled_retry: Regime[float] = Regime("expelled_retry", expelled_retry)
         self.removed_retry: Regime[float] = Regime("removed_retry", removed_retry)
-        self.cbp_one_per_day: Regime[float | None] = Regime("cbp_one_per_day", None)
+        self.cbp_one_per_day: Regime[float | None] = Regime("cbp_one_per_day", port_capacity)
 
     def __getitem__(self, name: str) -> Regime:
         reg = getattr(self, name, None)
-        if not isinstance(reg, Regime):
+        if not isinstance(reg, (Regime, IndexedRegime)):
             raise KeyError(name)
         return reg
 
 
-class NodeRegime:
-    """A per-node array (``values``) whose entries levers override while they last."""
+class IndexedRegime:
+    """An array (``values``) whose entries levers override while they last, each entry
+    composing like a ``Regime``."""
 
     def __init__(self, base: np.ndarray):
         self.base = base
         self.values = base.copy()
         self._stacks: dict[int, Regime[float]] = {}
 
-    def push(self, node: int, tag: str, value: float) -> None:
-        reg = self._stacks.setdefault(node, Regime(f"node {node}", float(self.base[node])))
+    def push(self, index: int, tag: str, value: float) -> None:
+        reg = self._stacks.setdefault(index, Regime(f"entry {index}", float(self.base[index])))
         reg.push(tag, value)
-        self.values[node] = reg.current
+        self.values[index] = reg.current
 
-    def pop(self, node: int, tag: str) -> None:
-        reg = self._stacks.get(node)
+    def pop(self, index: int, tag: str) -> None:
+        reg = self._stacks.get(index)
         if reg is not None:
             reg.pop(tag)
-            self.values[node] = reg.current
+            self.values[index] = reg.current
+
+    @property
+    def current(self) -> np.ndarray:
+        return self.values
 
 
 class SeatPool:
@@ -94,10 +104,10 @@ class SeatPool:
 
     def take(self, keys: np.ndarray, want: np.ndarray) -> np.ndarray:
         """Serve ``want`` per row in key order (not row order) while seats last."""
-        order = np.argsort(keys, kind="stable")
+        order = keys.argsort(kind="stable")
         w = want[order]
-        before = np.cumsum(w) - w
-        got_sorted = np.clip(int(self.seats) - before, 0, w)
+        before = w.cumsum() - w
+        got_sorted = np.minimum(np.maximum(int(self.seats) - before, 0), w)  # np.clip(., 0, w)
         got = np.empty_like(got_sorted)
         got[order] = got_sorted
         self.seats -= float(got.sum())

@@ -13,9 +13,9 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
-from sim.schema import Strict, check_citizenships
+from sim.schema import Prior, Strict, check_citizenships
 
 if TYPE_CHECKING:
     from sim.engine.hooks import LeverContext
@@ -32,11 +32,32 @@ class Lever(Strict):
     start: dt.date
     end: dt.date | None = Field(None, description="last day in force (inclusive); none = to the end")
     label: str = ""
+    uncertain: dict[str, Prior] = Field(default_factory=dict, description=(
+        "a stated prior for a numeric field whose size is not known (e.g. seats_per_flight: {low: 20, high: 60}; "
+        "an entry of a field by citizenship as removal_share.default): "
+        "runs with --posterior-draws draw it; others use the field's value"))
+    _origin: list | None = PrivateAttr(None)  # [file, index] where the lever was written (error messages)
+
+    def field_error(self, path, index: int, field: str, message: str):
+        """An InputError naming this lever's field where the lever was written."""
+        from sim.errors import InputError
+
+        file, i = self._origin if self._origin else (path, index)
+        return InputError(file, f"policies.{i}.{field}", message)
 
     @model_validator(mode="after")
     def _order(self):
         if self.end is not None and self.end < self.start:
             raise ValueError("end is before start")
+        for name in self.uncertain:
+            # a field, or one entry of a field by citizenship (``removal_share.default``)
+            head, _, key = name.partition(".")
+            value = getattr(self, head, None) if head in type(self).model_fields else None
+            if key:
+                value = value.get(key) if isinstance(value, dict) else getattr(value, key, None)
+            if head in ("start", "end", "label", "type", "uncertain") or isinstance(value, bool) \
+                    or not isinstance(value, (int, float)):
+                raise ValueError(f"uncertain: {name!r} is not a numeric field of this lever that has a value")
         return self
 
     def tag(self, index: int) -> str:
@@ -63,7 +84,9 @@ class Lever(Strict):
     def on_day(self, ctx: "LeverContext", t: int) -> None:
         pass
 
-    def departure_factor(self, ctx: "LeverContext", t: int) -> np.ndarray | None:
+    def departure_factor(self, ctx: "LeverContext", t: int, expected: np.ndarray) -> np.ndarray | None:
+        """A factor per citizenship on today's departures (``expected``: today's expected
+        departures per citizenship before the levers' factors)."""
         return None
 
     def on_arrive(self, ctx: "LeverContext", rows: np.ndarray, t: int, p: int) -> None:

@@ -12,11 +12,14 @@ from sim.schema import Positive, Share
 
 
 class Enforcement(Lever):
-    """Checks at a place: people caught there are sent back (e.g. bused south) or removed;
-    a throttle on the place's daily chance of leaving (e.g. Panama's controlled flow)."""
+    """Checks at a place, or at several (``nodes``: one country's checkpoints on the routes
+    north, with one interdiction share): people caught there are sent back (e.g. bused
+    south) or removed; a throttle on the places' daily chance of leaving (e.g. Panama's
+    controlled flow)."""
 
     type: Literal["enforcement"]
-    node: str
+    node: str | None = Field(None, description="the place (or give nodes)")
+    nodes: list[str] = Field(default_factory=list, description="the places, instead of node")
     interdiction_share: Share = Field(0.0, description="chance that each person arriving is caught")
     action: Literal["return_to", "remove"] = "remove"
     return_to: str | None = Field(None, description="where the caught are taken, with action return_to")
@@ -29,12 +32,17 @@ class Enforcement(Lever):
 
     @model_validator(mode="after")
     def _target(self):
+        if (self.node is None) == (not self.nodes):
+            raise ValueError("give node (one place) or nodes (a list), not both")
         if self.action == "return_to" and not self.return_to:
             raise ValueError("action return_to needs return_to: a node")
         return self
 
+    def places(self) -> list[str]:
+        return [self.node] if self.node is not None else list(self.nodes)
+
     def nodes_used(self):
-        out = [("node", self.node)]
+        out = [("node", self.node)] if self.node is not None else [(f"nodes.{i}", n) for i, n in enumerate(self.nodes)]
         if self.return_to:
             out.append(("return_to", self.return_to))
         return out
@@ -42,19 +50,21 @@ class Enforcement(Lever):
     def init(self, ctx):
         net = ctx.network
         st = ctx.state
-        st.node = net.index[self.node]
+        st.nodes = [net.index[n] for n in self.places()]
         st.eligible = ctx.eligible(self.citizenships)
         st.back = net.index[self.return_to] if self.return_to else -1
         if self.interdiction_share > 0:
-            ctx.watch([st.node])
+            ctx.watch(st.nodes)
         return True
 
     def on_start(self, ctx):
         if self.move_chance is not None:
-            ctx.node_regime.push(ctx.state.node, ctx.tag, self.move_chance)
+            for node in ctx.state.nodes:
+                ctx.node_regime.push(node, ctx.tag, self.move_chance)
 
     def on_end(self, ctx):
-        ctx.node_regime.pop(ctx.state.node, ctx.tag)
+        for node in ctx.state.nodes:
+            ctx.node_regime.pop(node, ctx.tag)
 
     def on_arrive(self, ctx, rows, t, p):
         g, st = ctx.groups, ctx.state

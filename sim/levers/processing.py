@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.citizenship import CITIZENSHIPS
 from sim.levers.base import Lever, citizenships
@@ -14,16 +14,38 @@ from sim.schema import NonNeg, Share
 
 class ProcessingRegime(Lever):
     """How encounters are processed: Title 42 or Title 8, removal and retry rates, and
-    the daily capacity of Field Operations (CBP One appointments)."""
+    the daily capacity of Field Operations (CBP One appointments, for the whole
+    population: a sampled run gets its share). The rule is announced on its first day
+    and on its last: people hear what it means for them (``behaviour.beliefs``)."""
 
     type: Literal["processing_regime"]
     title42: bool | None = Field(None, description="Title 42 in force (true) or not (false) while the lever lasts")
-    removal_share: dict[str, Share] | None = Field(None, description="Title 8 removal share by citizenship (default key allowed)")
+    removal_share: dict[str, Share] | None = Field(None, description=(
+        "Title 8 removal share between ports, by citizenship (default key allowed)"))
+    port_removal_share: dict[str, Share] | None = Field(None, description=(
+        "Title 8 removal share at ports of entry, by citizenship (default key allowed)"))
     expelled_retry: Share | None = None
     removed_retry: Share | None = None
-    cbp_one_per_day: NonNeg | None = Field(None, description="people Field Operations processes a day; the rest wait at the port")
+    cbp_one_per_day: NonNeg | None = Field(None, description=(
+        "people the ports of entry process a day (CBP One appointments and walk-ups); the rest wait at the port"))
+    lifted_below: NonNeg | None = Field(None, description=(
+        "suspension threshold: the regime lifts once the mean of encounters between ports over the last "
+        "window_days falls below this (people a day, whole population); none = in force throughout"))
+    in_force_above: NonNeg | None = Field(None, description=(
+        "once lifted, the regime applies again when that mean rises above this (people a day)"))
+    window_days: Annotated[int, Field(ge=1, le=60)] = Field(7, description="days of the mean the thresholds read")
+    lift_delay_days: Annotated[int, Field(ge=0, le=90)] = Field(14, description=(
+        "days between the mean falling below lifted_below and the regime lifting"))
 
-    @field_validator("removal_share")
+    @model_validator(mode="after")
+    def _thresholds(self):
+        if self.in_force_above is not None and self.lifted_below is None:
+            raise ValueError("in_force_above needs lifted_below (the threshold that lifts the regime)")
+        if self.lifted_below is not None and self.in_force_above is not None and self.in_force_above < self.lifted_below:
+            raise ValueError("in_force_above must not be below lifted_below")
+        return self
+
+    @field_validator("removal_share", "port_removal_share")
     @classmethod
     def _rs(cls, v):
         if v is not None:
@@ -34,11 +56,11 @@ class ProcessingRegime(Lever):
         sets = {}
         if self.title42 is not None:
             sets["title42"] = self.title42
-        if self.removal_share is not None:
-            base = ctx.regimes.removal_share.base
-            d = self.removal_share.get("default")
-            sets["removal_share"] = np.array([self.removal_share.get(c, d if d is not None else base[i])
-                                              for i, c in enumerate(CITIZENSHIPS)])
+        for name in ("removal_share", "port_removal_share"):
+            by = getattr(self, name)
+            if by is not None:
+                base, d = ctx.regimes[name].base, by.get("default")
+                sets[name] = np.array([by.get(c, d if d is not None else base[i]) for i, c in enumerate(CITIZENSHIPS)])
         for name in ("expelled_retry", "removed_retry", "cbp_one_per_day"):
             if getattr(self, name) is not None:
                 sets[name] = getattr(self, name)
@@ -46,9 +68,36 @@ class ProcessingRegime(Lever):
         return True
 
     def on_start(self, ctx):
-        for name, value in ctx.state.sets.items():
-            ctx.regimes[name].push(ctx.tag, value)
+        ctx.state.applied, ctx.state.below_since = False, None
+        self._apply(ctx)
+
+    def on_day(self, ctx, t):
+        """The suspension threshold (a proclamation's): the mean of encounters between ports
+        over the last window_days, whole population, against lifted_below and in_force_above."""
+        if self.lifted_below is None or t < self.window_days:
+            return
+        st = ctx.state
+        mean = float(ctx.tallies.between_ports[t - self.window_days:t].mean()) / ctx.model.scale
+        if st.applied:
+            st.below_since = (st.below_since if st.below_since is not None else t) if mean < self.lifted_below else None
+            if st.below_since is not None and t - st.below_since >= self.lift_delay_days:
+                self._remove(ctx)
+        elif self.in_force_above is not None and mean > self.in_force_above:
+            self._apply(ctx)
 
     def on_end(self, ctx):
+        self._remove(ctx)
+
+    def _apply(self, ctx):
+        for name, value in ctx.state.sets.items():
+            ctx.regimes[name].push(ctx.tag, value)
+        ctx.state.applied, ctx.state.below_since = True, None
+        ctx.border.announce()
+
+    def _remove(self, ctx):
+        if not ctx.state.applied:
+            return
         for name in ctx.state.sets:
             ctx.regimes[name].pop(ctx.tag)
+        ctx.state.applied = False
+        ctx.border.announce()

@@ -42,6 +42,10 @@ METRICS: tuple[Metric, ...] = (
            "retries", policy_outcome=False),
     Metric("interdictions", "persons", "node id", "people caught on the way and sent back by an enforcement lever",
            "interdictions", policy_outcome=False),
+    Metric("paroled", "persons", "origin node id", "people who came in by a parole pathway (flown in, not encountered)",
+           "paroled"),
+    Metric("gave_up", "persons", "node id where they stopped",
+           "people who stopped on their way when their chance at the border looked worse", "gave up on the way"),
 )
 NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}

@@ -2,14 +2,24 @@
 
 Why one reader: the plots, the comparison figures, the command line's headline and the
 calibration all read the same tables (CBP encounters by fiscal year, Panama's Darién
-counts) and must quote the same source. Files follow one naming rule
-(``cbp_fy{YEAR}_by_{keys}.csv``, ``darien_{YEAR}_monthly.csv``,
-``darien_{YEAR}_by_nationality.csv``), each with a ``source`` column; a missing file is
-``None`` (a test scenario has no observed data), a malformed one an ``InputError``.
+counts) and must quote the same source. The folder holds long tables (see
+calibration/targets/SOURCES.md), each with a ``source`` column:
+
+- ``cbp_encounters_by_month_citizenship.csv``: fiscal_year, month, citizenship, component, authority, encounters
+- ``cbp_encounters_by_citizenship_area.csv``: fiscal_year, citizenship, area, component, encounters
+- ``cbp_encounters_by_month_area.csv``: fiscal_year, month, area, component, encounters
+- ``darien_monthly.csv``: month, crossings, source_kind
+- ``darien_by_nationality.csv``: nationality, period, start, end, crossings
+
+A missing folder or file is ``None`` (a test scenario has no observed data), a
+malformed one an ``InputError``. The reader refuses any observation dated after
+``CUTOFF``: the forecast period (FY2024 on) is scored from outside and its figures must
+never reach a model input.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +29,12 @@ from sim.errors import InputError
 CBP_SOURCE = "US CBP Nationwide Encounters, Southwest Land Border"
 DARIEN_SOURCE = "Panama Servicio Nacional de Migración (SNM) / Ministerio de Seguridad (MINSEG)"
 NO_OBSERVED = "observed data not available"
+CUTOFF = dt.date(2023, 9, 30)
+CBP_TABLES = {  # the keys a table can be grouped by -> its file
+    ("month", "citizenship", "component", "authority"): "cbp_encounters_by_month_citizenship.csv",
+    ("citizenship", "area", "component"): "cbp_encounters_by_citizenship_area.csv",
+    ("month", "area", "component"): "cbp_encounters_by_month_area.csv",
+}
 
 
 class Observed:
@@ -29,7 +45,7 @@ class Observed:
         self._cache: dict[str, pd.DataFrame | None] = {}
 
     def read(self, name: str, columns: tuple[str, ...] = ()) -> pd.DataFrame | None:
-        """A table by file name, or None when absent; required columns are checked."""
+        """A table by file name, or None when absent; required columns and the cut-off are checked."""
         if name in self._cache:
             return self._cache[name]
         path = self.folder / name if self.folder else None
@@ -42,6 +58,7 @@ class Observed:
             for c in columns:
                 if c not in df.columns:
                     raise InputError(path, c, "required column missing")
+            _check_cutoff(df, path)
         self._cache[name] = df
         return df
 
@@ -56,33 +73,73 @@ class Observed:
 
     # ------------------------------------------------------------------ CBP encounters
     def encounters(self, fiscal_year: int, *keys: str) -> pd.DataFrame | None:
-        """CBP encounters of a fiscal year by ``keys`` (e.g. "month", "citizenship"),
-        with an ``encounters`` column."""
-        return self.read(f"cbp_fy{fiscal_year}_by_{'_'.join(keys)}.csv", (*keys, "encounters"))
+        """CBP encounters of a fiscal year summed by ``keys`` (e.g. "month", "citizenship",
+        "area"), with ``encounters`` and ``source`` columns; None when no table holds them."""
+        for cols, name in CBP_TABLES.items():
+            if set(keys) <= set(cols):
+                df = self.read(name, ("fiscal_year", *cols, "encounters"))
+                if df is None:
+                    continue
+                df = df[df["fiscal_year"] == fiscal_year]
+                if df.empty:
+                    return None
+                out = df.groupby(list(keys), sort=True)["encounters"].sum().reset_index()
+                out["source"] = self.source(df, CBP_SOURCE)
+                return out
+        return None
 
     def encounters_series(self, fiscal_year: int, key: str) -> pd.Series | None:
         """Encounters of a fiscal year as a Series indexed by one key."""
         df = self.encounters(fiscal_year, key)
-        return None if df is None else df.groupby(key)["encounters"].sum()
+        return None if df is None else df.set_index(key)["encounters"]
 
     # ------------------------------------------------------------------ Darién
-    def darien_monthly(self, year: int) -> pd.DataFrame | None:
-        """Darién crossings by month (``month``, ``crossings``, ``source_kind`` where some are derived)."""
-        return self.read(f"darien_{year}_monthly.csv", ("month", "crossings"))
+    def darien_monthly(self, year: int | None = None) -> pd.DataFrame | None:
+        """Darién crossings by month (``month``, ``crossings``, ``source_kind``), of one year or all."""
+        df = self.read("darien_monthly.csv", ("month", "crossings"))
+        if df is None or year is None:
+            return df
+        df = df[df["month"].astype(str).str.startswith(f"{year}-")]
+        return df if len(df) else None
 
-    def darien_by_nationality(self, year: int) -> pd.DataFrame | None:
-        """Darién crossings by nationality and period (``nationality``, ``period``, ``crossings``)."""
-        return self.read(f"darien_{year}_by_nationality.csv", ("nationality", "period", "crossings"))
+    def darien_by_nationality(self) -> pd.DataFrame | None:
+        """Darién crossings by nationality and period (``nationality``, ``period``, ``start``, ``end``, ``crossings``)."""
+        return self.read("darien_by_nationality.csv", ("nationality", "period", "start", "end", "crossings"))
 
     # ------------------------------------------------------------------ headline
     def total(self, metric: str, window) -> float | None:
-        """The observed total of ``metric`` over a fiscal (``FY2023``) or calendar
-        (``2023``) year window, when a table holds it."""
-        label = window.label
-        if metric == "encounters" and label.startswith("FY"):
-            s = self.encounters_series(int(label[2:]), "month")
-            return None if s is None else float(s.sum())
-        if metric == "darien_crossings" and label.isdigit():
-            d = self.darien_monthly(int(label))
-            return None if d is None else float(d["crossings"].sum())
-        return None
+        """The observed total of ``metric`` over a window, when the tables cover it exactly
+        (every month of it, or a published total for those dates)."""
+        if metric == "encounters":
+            df = self.read(CBP_TABLES[("month", "citizenship", "component", "authority")], ("month", "encounters"))
+            col, months = "encounters", df
+        elif metric == "darien_crossings":
+            nat = self.darien_by_nationality()
+            if nat is not None:
+                row = nat[(nat["nationality"] == "TOTAL") & (nat["start"] == window.start.isoformat())
+                          & (nat["end"] == window.end.isoformat())]
+                if len(row):
+                    return float(row["crossings"].iloc[0])
+            col, months = "crossings", self.darien_monthly()
+        else:
+            return None
+        if months is None:
+            return None
+        by_month = months.groupby(months["month"].astype(str))[col].sum()
+        wanted = window.months
+        if not set(wanted) <= set(by_month.index):
+            return None
+        return float(by_month.reindex(wanted).sum())
+
+
+def _check_cutoff(df: pd.DataFrame, path: Path) -> None:
+    """No observation dated after the cut-off (a month, or a period's end)."""
+    late = pd.Series(False, index=df.index)
+    if "month" in df.columns:
+        late |= pd.PeriodIndex(df["month"].astype(str), freq="M").end_time.date > CUTOFF
+    if "end" in df.columns:
+        late |= pd.to_datetime(df["end"]).dt.date > CUTOFF
+    if late.any():
+        i = int(late.to_numpy().argmax())
+        raise InputError(path, f"row {i + 2}", f"an observation after {CUTOFF} (the forecast period is scored "
+                                                f"from outside; the project holds no such figure)")

@@ -57,3 +57,15 @@ def fiscal_years_in(start: dt.date, end: dt.date) -> list[Window]:
 def calendar_years_in(start: dt.date, end: dt.date) -> list[Window]:
     """Every calendar year that [start, end] covers in full."""
     return [w for y in range(start.year, end.year + 1) if (w := calendar_year(y)).inside(start, end)]
+
+
+def calendar_years_to_date_in(start: dt.date, end: dt.date) -> list[Window]:
+    """Every calendar year [start, end] covers in full, then the part of the last year
+    from its 1 January to ``end`` when the period stops before December (Panama's
+    counts of a year so far, e.g. 2023-01..2023-09)."""
+    out = calendar_years_in(start, end)
+    first = dt.date(end.year, 1, 1)
+    if end != dt.date(end.year, 12, 31) and start <= first:
+        out.append(month_range(f"{end.year}-01", f"{end:%Y-%m}") if end == (pd.Period(end, freq="M").end_time.date())
+                   else Window(first, end, f"{end.year}-01-01..{end}"))
+    return out

@@ -1,9 +1,10 @@
 """Everything a run reads from disk, checked against everything else.
 
 Why separate from the schema: pydantic checks each field on its own; whether an
-origin is a node of the network, a citizenship is one CBP reports, or a departure row
-falls in a real month needs the data files. Errors name the scenario file and the
-field path (or the data file, row and column).
+origin is a node of the network, a citizenship is one CBP reports, or a lever's leg
+exists needs the data files. Errors name the scenario file and the field path (or the
+data file, row and column). Potential departures are computed here once per scenario,
+so the footprint of a run is known before it starts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.citizenship import CITIZENSHIPS, CODE
+from sim.citizenship import CITIZENSHIPS, CODE, REGION_OF
 from sim.engine.network import Network
 from sim.errors import InputError
 from sim.scenario.files import load, sha256
@@ -25,13 +26,13 @@ from sim.scenario.spec import Scenario
 
 @dataclass
 class Inputs:
-    """A validated scenario with its network and daily departure schedule."""
+    """A validated scenario with its network and potential departures a day."""
 
     scenario: Scenario
     path: str
     network: Network
     dates: pd.DatetimeIndex  # one per simulated day, spin-up included
-    departures: np.ndarray  # persons per day (float, before Poisson draws): [day, citizenship]
+    departures: np.ndarray  # potential departures a day (persons, before responses): [day, citizenship]
     scenario_sha256: str
 
     @property
@@ -55,55 +56,35 @@ class Inputs:
         for i, n in enumerate(sc.darien_exit_nodes):
             if n not in net.index:
                 raise InputError(path, f"darien_exit_nodes.{i}", f"unknown node {n!r}")
+        for n in sc.crossing.attractiveness:
+            if n not in net.index or not net.is_border[net.index[n]]:
+                raise InputError(path, f"crossing.attractiveness.{n}", "not a border area of the network")
         for i, lever in enumerate(sc.policies):
             for field, node in lever.nodes_used():
                 if node not in net.index:
-                    raise InputError(path, f"policies.{i}.{field}", f"unknown node {node!r}")
+                    raise lever.field_error(path, i, field, f"unknown node {node!r}")
             for field, leg in lever.legs_used():
                 if leg not in net.edge_index:
-                    raise InputError(path, f"policies.{i}.{field}", f"no leg from {leg[0]!r} to {leg[1]!r} in the network")
+                    raise lever.field_error(path, i, field, f"no leg from {leg[0]!r} to {leg[1]!r} in the network")
         dates = pd.date_range(sc.spinup_start, sc.period.end, freq="D")
-        sched = read_schedule(sc.departures.file, dates, sc.departures.by_citizenship, path)
-        sched *= sc.departures.scale
-        digest = sha256(sc, [sc.network.nodes, sc.network.edges, sc.departures.file])
-        inputs = cls(sc, path, net, dates, sched, digest)
+        digest = sha256(sc, [sc.network.nodes, sc.network.edges])
+        inputs = cls(sc, path, net, dates, potential_departures(sc.departures, dates), digest)
         check_fits(inputs)
         return inputs
 
 
-def read_schedule(file: str, dates: pd.DatetimeIndex, by_cit: dict, scenario_path: str) -> np.ndarray:
-    """Monthly persons per citizenship spread evenly over the month's days."""
-    f = Path(file)
-    if not f.is_file():
-        raise InputError(scenario_path, "departures.file", f"file not found: {file}")
-    try:
-        df = pd.read_csv(f, dtype=str, keep_default_na=False)
-    except Exception as exc:
-        raise InputError(f, "departures", f"cannot read CSV ({str(exc).splitlines()[0]})") from None
-    for col in ("month", "citizenship", "persons"):
-        if col not in df.columns:
-            raise InputError(f, col, "required column missing")
+def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:
+    """Potential departures per day and citizenship (persons, before responses): each
+    citizenship's level, times its region's trend since the reference date (to
+    ``trend_until`` at most), times the shared seasonality, times the sample scale."""
     out = np.zeros((len(dates), len(CITIZENSHIPS)))
-    month_of_day = dates.to_period("M")
-    days_in = dates.days_in_month.to_numpy()
-    for i, row in enumerate(df.itertuples(index=False)):
-        where = f"row {i + 2}"
-        c = row.citizenship.strip().upper()
-        if c not in CODE:
-            raise InputError(f, f"{where}: citizenship", f"unknown citizenship {row.citizenship!r}")
-        try:
-            m = pd.Period(row.month.strip(), freq="M")
-        except Exception:
-            raise InputError(f, f"{where}: month", f"not a month (YYYY-MM): {row.month!r}") from None
-        try:
-            n = float(row.persons)
-        except ValueError:
-            raise InputError(f, f"{where}: persons", f"not a number: {row.persons!r}") from None
-        if not np.isfinite(n) or n < 0:
-            raise InputError(f, f"{where}: persons", f"{n} is negative or not finite")
-        if n > 0 and c not in by_cit:
-            raise InputError(scenario_path, f"departures.by_citizenship.{c}",
-                             f"departures of {c} in {f.name} but no origins given")
-        sel = month_of_day == m
-        out[sel, CODE[c]] += n / days_in[sel]
-    return out
+    until = dates if departures.trend_until is None else dates.where(
+        dates <= pd.Timestamp(departures.trend_until), pd.Timestamp(departures.trend_until))
+    years = ((until - pd.Timestamp(departures.reference_date)).days.to_numpy() / 365.25)
+    month = dates.month.to_numpy() + (dates.day.to_numpy() - 0.5) / dates.days_in_month.to_numpy()
+    s = departures.seasonality
+    season = np.exp(s.amplitude * np.cos(2 * np.pi * (month - s.peak_month) / 12.0))
+    for c, spec in departures.by_citizenship.items():
+        trend = departures.trend.get(REGION_OF[c], 0.0)
+        out[:, CODE[c]] = spec.level * np.exp(trend * years) * season
+    return out * departures.scale

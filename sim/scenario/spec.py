@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.citizenship import REGIONS
 from sim.levers import LeverSpec
 from sim.schema import NonNeg, Positive, Share, Strict, check_citizenships
 
@@ -94,8 +95,11 @@ class Money(Strict):
 
 
 class CitizenshipDepartures(Strict):
-    """Where a citizenship's migrants start, as shares of its departures (sum to 1)."""
+    """A citizenship's potential departures and where they start (origin shares sum to 1)."""
 
+    level: NonNeg = Field(description=(
+        "potential departures a day at departures.reference_date, before responses and seasonality (persons); "
+        "estimated by the calibration"))
     origins: dict[str, Share]
     money: Money | None = None
     group_size: GroupSize | None = None
@@ -111,11 +115,25 @@ class CitizenshipDepartures(Strict):
         return v
 
 
-class Departures(Strict):
-    """Who leaves when: persons per month and citizenship (CSV), scaled, from origins."""
+class Seasonality(Strict):
+    """Shared seasonality of potential departures: exp(amplitude * cos(2 pi (month - peak_month) / 12))."""
 
-    file: str = Field(description="CSV with columns month (YYYY-MM), citizenship, persons")
-    scale: NonNeg = Field(1.0, description="multiplies every monthly figure (0.01 = a 1% sample)")
+    amplitude: float = Field(0.0, ge=0.0, le=1.5, description="log amplitude (0 = none)")
+    peak_month: float = Field(4.0, ge=1.0, lt=13.0, description="month of the peak (1 = January; fractions allowed)")
+
+
+class Departures(Strict):
+    """Who would leave when: a propensity per citizenship (level x regional trend x shared
+    seasonality), which the behaviour block turns into departures (``sim.engine.behaviour``)."""
+
+    scale: NonNeg = Field(1.0, description="a sample of the population: 0.05 = one simulated person for 20 (capacities scale with it)")
+    reference_date: dt.date = Field(dt.date(2022, 10, 1), description="date at which levels are given (trends count from it)")
+    trend: dict[str, float] = Field(default_factory=dict, description=(
+        "log growth of potential departures per year, by region of origin (sim.citizenship.REGIONS); missing = 0"))
+    trend_until: dt.date | None = Field(None, description=(
+        "trends stop here and potential departures keep their level of that day (times seasonality) after it: "
+        "a forecast that does not extrapolate growth estimated on earlier years; none = trends go on"))
+    seasonality: Seasonality = Seasonality()
     group_size: GroupSize = GroupSize()
     money: Money = Money()
     by_citizenship: dict[str, CitizenshipDepartures]
@@ -125,23 +143,50 @@ class Departures(Strict):
     def _labels(cls, v):
         return _check_labels(v, allow_default=False)
 
+    @field_validator("trend")
+    @classmethod
+    def _regions(cls, v):
+        for r, g in v.items():
+            if r not in REGIONS:
+                raise ValueError(f"unknown region {r!r} (one of {', '.join(REGIONS)})")
+            if not -3.0 <= g <= 3.0:
+                raise ValueError(f"{r}: {g} is outside [-3, 3] (log growth per year)")
+        return v
+
 
 class RouteChoice(Strict):
-    """Multinomial-logit weights of a leg at a fork: exp(-(km*a + usd*b + risk*c))."""
+    """Multinomial-logit weights of a leg at a fork: exp(-generalised cost), where a leg's
+    generalised cost is km*a + usd*b + days*d + risk*c (plus, with behaviour.familiarity,
+    a penalty on legs its citizenship does not know) and every weight applies to the leg
+    plus the value of the way on from it (the logsum over the border areas it leads to of
+    the cheapest way there and the area's own value, ``crossing``)."""
 
-    km_weight: NonNeg = Field(1.0, description="per 1000 km; every weight applies to the leg plus the cheapest way on to the border")
+    km_weight: NonNeg = Field(1.0, description="per 1000 km")
     cost_weight: NonNeg = Field(0.5, description="per 1000 USD fare")
+    days_weight: NonNeg = Field(0.0, description="per day of travel")
     risk_weight: NonNeg = Field(20.0, description="per unit probability of dying on the leg")
     split_at_forks: bool = Field(False, description=(
         "true: every member chooses the next leg independently and a group splits by a multinomial "
         "draw (exact statistics of independent people, many more groups); false: a party chooses "
         "together, as parties led by one guide do"))
-    ofo_share: Annotated[ByCitizenship, Field(description="share who present at a port (Field Operations) rather than cross between ports")] = ByCitizenship(default=0.15)
 
-    @field_validator("ofo_share", mode="before")
-    @classmethod
-    def _ofo(cls, v):
-        return _by_cit(0.0, 1.0)(v)
+
+class Crossing(Strict):
+    """Where people cross (sim/engine/crossing.py): the value of each border area at the
+    end of the way, from its attractiveness, the recent crossings of co-nationals there
+    and, at ports of entry, the advantage in release chance against the queue's wait."""
+
+    attractiveness: dict[str, float] = Field(default_factory=dict, description=(
+        "per border area (node id), the value of crossing there, the same for every citizenship (0 if absent)"))
+    follow_share: Share = Field(0.0, description=(
+        "weight of following co-nationals: the share of the choice that goes by where recent crossings of the "
+        "same citizenship were"))
+    follow_window_days: Positive = Field(60.0, description="time constant of the memory of recent crossings")
+    follow_prior_people: Positive = Field(1000.0, description=(
+        "people the memory starts with, spread evenly over the areas (it keeps a thin record from "
+        "deciding alone)"))
+    port_weight: NonNeg = Field(0.0, description=(
+        "value of the advantage in the chance of release at a port of entry over crossing between ports"))
 
 
 class Hazards(Strict):
@@ -154,20 +199,85 @@ class Hazards(Strict):
 
 
 class Border(Strict):
-    """What an encounter leads to, by authority (Title 42 until its end, Title 8 after)."""
+    """What an encounter leads to: expulsion under Title 42 while it is in force, for the
+    citizenships it applies to, otherwise removal or release under Title 8."""
 
-    title42_end: dt.date | None = Field(dt.date(2023, 5, 11), description="last day of Title 42; null = never in force")
-    title42_expel_share: ByCitizenship = ByCitizenship(default=0.0)
+    title42: bool = Field(True, description="Title 42 in force at the start, between ports (a processing_regime lever ends it)")
+    title42_expel_share: ByCitizenship = Field(ByCitizenship(default=0.0), description=(
+        "share of a citizenship's encounters expelled while Title 42 applies to it (0 = it does not)"))
+    returns_share: Share = Field(0.5, description=(
+        "share of the encounters of citizenships a title42_returns lever makes returnable to Mexico that are "
+        "returned, within Mexico's monthly cap"))
     expelled_retry: Share = Field(0.5, description="share of the expelled who try again")
     expelled_retry_days: Positive = Field(10.0, description="mean days before an expelled person tries again")
     removal_share: ByCitizenship = ByCitizenship(default=0.1)
+    port_removal_share: ByCitizenship = Field(ByCitizenship(default=0.05), description=(
+        "Title 8 removal share at ports of entry (Field Operations), where Title 42 did not apply"))
+    port_capacity_per_day: NonNeg | None = Field(None, description=(
+        "people the ports of entry process a day without an appointment (for the whole population; none: "
+        "unlimited); a processing_regime lever's cbp_one_per_day replaces it"))
     removed_retry: Share = Field(0.2, description="share of the removed who set out again")
     removed_retry_days: Positive = Field(90.0, description="mean days at home before setting out again")
 
-    @field_validator("title42_expel_share", "removal_share", mode="before")
+    @field_validator("title42_expel_share", "removal_share", "port_removal_share", mode="before")
     @classmethod
     def _shares(cls, v):
         return _by_cit(0.0, 1.0)(v)
+
+
+class Beliefs(Strict):
+    """What prospective migrants believe their chance of being released in the US is.
+
+    Each citizenship's belief moves toward the release share of its co-nationals'
+    simulated outcomes (released against sent home) over ``window_days`` ending
+    ``delay_days`` ago, by ``learning_rate`` a day (news through family and contacts);
+    on the day a lever announces a new rule, the share ``heard_share`` who hear of it
+    move to the outcome the rule implies at once.
+    """
+
+    delay_days: Annotated[int, Field(ge=0, le=365)] = 21
+    window_days: Annotated[int, Field(ge=1, le=365)] = 30
+    learning_rate: Share = 0.05
+    heard_share: Share = 0.5
+
+
+class Response(Strict):
+    """How departures respond: exp(release_weight * belief - cost_weight * cost to the border).
+
+    ``release_weight``: per unit of believed release chance; ``cost_weight``: per unit of
+    the generalised cost of the cheapest way from the origin to the border (route_choice
+    units). The same response decides whether people already on their way go on when
+    their citizenship's belief falls (``give_up``)."""
+
+    release_weight: NonNeg = 0.0
+    cost_weight: NonNeg = 0.0
+    give_up: bool = Field(True, description="people on the way reconsider when their citizenship's belief falls")
+
+
+class Familiarity(Strict):
+    """Route knowledge: a leg its citizenship does not know costs ``penalty`` x (1 - familiarity)
+    more; familiarity grows with the share of co-nationals who take the leg
+    (``learning_rate`` a week), from ``initial``."""
+
+    penalty: NonNeg = 0.0
+    learning_rate: Share = 0.1
+    initial: Share = 0.2
+
+
+class ParoleBehaviour(Strict):
+    """Who takes a parole pathway: the share of would-be migrants of an eligible citizenship
+    who have a sponsor and fly in (or wait for a slot) instead of going overland."""
+
+    sponsor_share: Share = 0.3
+
+
+class Behaviour(Strict):
+    """Departures and responses from what people learn (sim/engine/behaviour.py)."""
+
+    beliefs: Beliefs = Beliefs()
+    response: Response = Response()
+    familiarity: Familiarity = Familiarity()
+    parole: ParoleBehaviour = ParoleBehaviour()
 
 
 class Scenario(Strict):
@@ -178,17 +288,22 @@ class Scenario(Strict):
     period: Period
     spinup_start: dt.date = Field(description="first simulated day, before period.start, so the route fills up")
     network: NetworkFiles
-    speeds_km_per_day: dict[Literal["foot", "boat", "bus", "air"], Positive] = Field(
-        default_factory=lambda: {"foot": 25.0, "boat": 150.0, "bus": 600.0, "air": 5000.0},
+    speeds_km_per_day: dict[Literal["foot", "boat", "bus", "train", "air"], Positive] = Field(
+        default_factory=lambda: {"foot": 25.0, "boat": 150.0, "bus": 600.0, "train": 300.0, "air": 5000.0},
         description="used for legs whose days are not given")
     departures: Departures
+    behaviour: Behaviour = Behaviour()
     route_choice: RouteChoice = RouteChoice()
+    crossing: Crossing = Crossing()
     hazards: Hazards = Hazards()
     border: Border = Border()
     darien_exit_nodes: list[str] = Field(default_factory=list, description="nodes where people come out of the jungle into Panama")
     seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [1], min_length=1)
     random_numbers: Literal["common", "single"] = "common"
     observed: str | None = Field(None, description="folder of observed figures for the plots")
+    posterior: str | None = Field(None, description=(
+        "Parquet of parameter sets to draw from with --posterior-draws (a column per dotted path, and weight): "
+        "the estimate's posterior, written by migsim calibrate"))
     policies: list[LeverSpec] = Field(default_factory=list, description="dated policy levers (see sim/levers/)")
 
     @model_validator(mode="after")

@@ -77,7 +77,7 @@ def gaussian_transition(scaling: float = 2.0, defensive: float = 0.2):
 
 
 def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bool, log=print,
-            max_minutes: float | None = None):
+            max_minutes: float | None = None, db_name: str = "abc.db"):
     """ABC-SMC; returns (history, elapsed seconds)."""
     import pyabc
 
@@ -91,15 +91,15 @@ def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bo
         wall = max_minutes
     prior = pyabc.Distribution(**{p.name: pyabc.RV("norm", 0.0, 1.0) for p in spec.parameters})
     sampler, client = _sampler(scheduler, a.processes)
-    distance = FitDistance(spec.weights)
+    distance = FitDistance(model.targets)
     # generation 0 is a plain prior sample (no separate calibration sample), then median thresholds
     eps = pyabc.QuantileEpsilon(initial_epsilon=1e12, alpha=0.5)
     abc = pyabc.ABCSMC(LatentModel(model), prior, distance, population_size=pop, sampler=sampler, eps=eps,
                        transitions=gaussian_transition(a.proposal_scaling, a.proposal_defensive))
-    db = out / "abc.db"
+    db = out / db_name
     if db.exists():
         db.unlink()
-    abc.new(f"sqlite:///{db}", model.observed.stats)
+    abc.new(f"sqlite:///{db}", {"cells": model.targets.cells})  # the distance reads the targets itself
     t0 = time.perf_counter()
     kw = dict(minimum_epsilon=a.min_epsilon, max_nr_populations=gens, max_walltime=dt.timedelta(minutes=wall))
     if a.max_simulations and not quick:
@@ -113,19 +113,21 @@ def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bo
 
 
 def posterior_frame(history, spec: "Spec") -> pd.DataFrame:
-    """Final generation in the parameters' own units, with weights and distances."""
-    df, w = history.get_distribution(m=0, t=history.max_t)
-    df = df.copy()
-    for p in spec.parameters:
-        df[p.name] = p.prior.from_latent(df[p.name].to_numpy())
-    df["weight"] = w
-    try:
-        dist = history.get_weighted_distances(t=history.max_t)
-        if len(dist) == len(df):
-            df["distance"] = dist["distance"].to_numpy()
-    except Exception:
-        pass
-    return df.reset_index(drop=True)
+    """The last generation in the parameters' own units: one row per particle with its
+    weight, distance and level factors (``level_factor.<CITIZENSHIP>``: the change of each
+    citizenship's level its run asked for)."""
+    from sim.citizenship import CITIZENSHIPS
+
+    pop = history.get_population(t=history.max_t)
+    rows = []
+    for part in pop.particles:
+        row = {p.name: float(p.prior.from_latent(part.parameter[p.name])) for p in spec.parameters}
+        row["weight"], row["distance"] = float(part.weight), float(part.distance)
+        f = part.sum_stat.get("level_factors")
+        if f is not None:
+            row.update({f"level_factor.{c}": float(v) for c, v in zip(CITIZENSHIPS, np.ravel(f))})
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:

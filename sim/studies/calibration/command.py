@@ -1,4 +1,11 @@
-"""``migsim calibrate``: run the whole calibration and write its report."""
+"""``migsim calibrate``: estimate, verify, check the natural experiments, write the report.
+
+The steps, each a function of its own module: ABC-SMC over the shared parameters
+(``abc``), levels refined at the posterior median (``levels``), verification with
+several seeds (``simulate``), each event's ratio with and without its levers, the masked
+estimate's prediction of the masked event, posterior predictive bands, then the
+estimate as a scenario fragment (``outputs``) and the report (``report``).
+"""
 
 from __future__ import annotations
 
@@ -11,27 +18,107 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.studies.calibration.abc import (
-    load_history,
-    point_estimates,
-    posterior_frame,
-    run_abc,
-)
-from sim.studies.calibration.outputs import load_params_fragment, write_params
+from sim.studies.calibration.abc import load_history, point_estimates, posterior_frame, run_abc, weighted_quantile
+from sim.studies.calibration.checks import criteria
+from sim.studies.calibration.levels import refine_levels
+from sim.studies.calibration.outputs import draws_table, write_params
 from sim.studies.calibration.report import write_report
-from sim.studies.calibration.simulate import (
-    CalibrationModel,
-    check_spec_against_scenario,
-    simulate_many,
-)
-from sim.studies.calibration.spec import load_spec
-from sim.studies.calibration.targets import FitDistance, criteria, mean_stats
+from sim.studies.calibration.simulate import CalibrationModel, Solved, check_spec_against_scenario, simulate_many
+from sim.studies.calibration.spec import Spec, load_spec
+
+
+def _mean(runs: list[dict]) -> dict:
+    return {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
+
+
+def widths(spec: Spec, post) -> dict[str, dict]:
+    """Per parameter: median, 90% credible interval and its width as a share of the prior's."""
+    w = post["weight"].to_numpy()
+    out = {}
+    for p in spec.parameters:
+        x = post[p.name].to_numpy()
+        lo, me, hi = (weighted_quantile(x, w, q) for q in (0.05, 0.5, 0.95))
+        out[p.name] = {"median": me, "lo": lo, "hi": hi, "width": p.prior.width(lo, hi), "response": p.response}
+    return out
+
+
+def estimate(model: CalibrationModel, out: Path, scheduler, quick: bool, log, report_only: bool,
+             max_minutes: float | None, db_name: str):
+    """ABC (or its stored run), the posterior in natural units, and its median."""
+    spec = model.spec
+    if report_only:
+        history, secs = load_history(out / db_name)
+    else:
+        history, secs = run_abc(model, out, scheduler, quick, log, max_minutes, db_name=db_name)
+    post = posterior_frame(history, spec)
+    return history, secs, post, point_estimates(spec, post)["median"]
+
+
+def event_ratios(model: CalibrationModel, params: dict, levels, seeds, scale: float, procs: int,
+                 mean_cells: np.ndarray, log) -> dict[str, dict]:
+    """Each event's observed and simulated ratio, and its ratio without its levers."""
+    t = model.targets
+    events = {}
+    for e in model.spec.events:
+        runs = simulate_many(model.spec_path, [(params, levels, s, scale, tuple(e.labels)) for s in seeds], procs)
+        cf = _mean(runs)["cells"] * 1.0
+        events[e.name] = {"obs": t.observed_ratio(e), "sim": t.ratio(mean_cells, e), "without": t.ratio(cf, e),
+                          "cells_without": cf}
+        log(f"{e.name}: observed {events[e.name]['obs']:.3f}, simulated {events[e.name]['sim']:.3f}, "
+            f"without its levers {events[e.name]['without']:.3f}")
+    return events
+
+
+def masked_prediction(spec_path: str, spec: Spec, scale: float, out: Path, scheduler, quick: bool, log,
+                      report_only: bool, max_minutes, procs: int, seeds, draws: int, levels) -> dict | None:
+    """Estimate with the masked months left out; the masked event's ratio it predicts
+    (posterior predictive over draws of that posterior)."""
+    if spec.mask is None:
+        return None
+    m = CalibrationModel(spec_path, scale=scale, mask=True)
+    _, secs, post, params = estimate(m, out, scheduler, quick, log, report_only, max_minutes, "abc_masked.db")
+    e = next(e for e in spec.events if e.name == spec.mask.event)
+    rng = np.random.default_rng(4321)
+    idx = rng.choice(len(post), size=max(draws, 1), p=post["weight"].to_numpy() / post["weight"].sum())
+    jobs = [({p.name: float(post.iloc[i][p.name]) for p in spec.parameters}, levels, 3000 + j, scale, ())
+            for j, i in enumerate(idx)]
+    runs = simulate_many(spec_path, jobs, procs, mask=True)
+    ratios = []
+    for r in runs:  # each draw at its own levels (the masked months left out of them)
+        f = m.targets.level_factors(r)
+        ratios.append(m.targets.ratio(r["cells"] * f, e))
+    ratios = np.array(ratios)
+    pred = {"event": e.name, "observed": m.targets.observed_ratio(e), "median": float(np.median(ratios)),
+            "lo": float(np.percentile(ratios, 5)), "hi": float(np.percentile(ratios, 95)), "draws": len(ratios),
+            "abc_seconds": secs, "widths": widths(spec, post), "params": params}
+    log(f"masked estimate predicts {e.name} ratio {pred['median']:.3f} [{pred['lo']:.3f}, {pred['hi']:.3f}] "
+        f"(observed {pred['observed']:.3f})")
+    return pred
+
+
+def flow_map(model: CalibrationModel, params: dict, levels, seed: int, scale: float, out: Path, plots: Path) -> None:
+    """One run of the estimate written as a run folder, and its route flow map."""
+    from sim.scenario.files import validate_raw
+    from sim.scenario.inputs import Inputs
+    from sim.studies.compare.figures import DPI, plot_flow_map
+    from sim.studies.compare.read import load
+    from sim.studies.runner import run_scenario
+
+    scenario = model._state()[1] / model.spec.scenario
+    raw = model.raw_scenario(params, scale, levels)
+    inp = Inputs.load(scenario, validate_raw(raw, scenario))
+    run_dir = out / "estimate_run"
+    run_scenario(scenario, run_dir, seed=seed, replicates=1, progress=False, plots=False, inputs=inp)
+    scs, _ = load([run_dir])
+    plots.mkdir(parents=True, exist_ok=True)
+    plot_flow_map(scs).savefig(plots / "flow_map.png", dpi=DPI)
 
 
 def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: str | None = None,
-              quick: bool = False, log=print, report_only: bool = False,
-              max_minutes: float | None = None) -> dict:
-    """Run the whole calibration; returns a dict of what was written and measured."""
+              quick: bool = False, log=print, report_only: bool = False, max_minutes: float | None = None,
+              masked: bool = True) -> dict:
+    """Run the whole estimation; returns what was written and measured."""
+    t_all = time.perf_counter()
     spec_path = Path(spec_path).resolve()
     spec, base = load_spec(spec_path)
     out = Path(out) if out else Path("results") / ("calibrate_" + spec_path.stem + ("_quick" if quick else ""))
@@ -40,87 +127,65 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
     scale = q.scale if quick else spec.simulation.scale
     model = CalibrationModel(spec_path, scale=scale)
     check_spec_against_scenario(model)
-    dest = out if quick else base  # a quick run never overwrites the committed calibration
-    params_path = dest / spec.outputs.params
-    dep_path = dest / spec.outputs.departures
-    report_path = dest / spec.outputs.report
-    plots_dir = dest / spec.outputs.plots
-    t_all = time.perf_counter()
-    log(f"calibrate: {spec.name}: {len(spec.parameters)} parameters, scale {scale}, seeds {model.seeds}, "
-        f"{'quick' if quick else 'full'} run, out {out}")
-    if report_only:
-        history, abc_secs = load_history(out / "abc.db")
-    else:
-        history, abc_secs = run_abc(model, out, scheduler, quick, log, max_minutes)
-    post = posterior_frame(history, spec)
-    post.to_parquet(out / "posterior.parquet", index=False)
-    pops = history.get_all_populations()
-    pops.to_csv(out / "populations.csv", index=False)
-    n_sims = int(history.total_nr_simulations)
-    log(f"ABC-SMC: {history.max_t + 1} generations, {n_sims} simulations, {abc_secs:.0f} s")
-    # candidates for the point estimate, each checked with the verify seeds at full scale
-    seeds = q.verify_seeds if quick else spec.verify.seeds
-    vscale = q.verify_scale if quick else spec.verify.scale
+    dest = out if quick else base  # a quick run never overwrites the committed estimate
     procs = spec.abc.processes or os.cpu_count() or 1
-    cands = point_estimates(spec, post)
-    results = {}
-    for name in spec.verify.candidates:
-        if name not in cands:
-            continue
-        runs = simulate_many(str(spec_path), [(cands[name], s, vscale) for s in seeds], procs)
-        m = mean_stats(runs)
-        crit = criteria(spec, model.observed, m)
-        dist = FitDistance(spec.weights)(m, model.observed.stats)
-        results[name] = {"params": cands[name], "runs": runs, "mean": m, "criteria": crit, "distance": dist}
-        log(f"candidate {name}: {sum(c['ok'] for c in crit)}/{len(crit)} criteria met, distance {dist:.3f}")
-    chosen = max(results, key=lambda k: (sum(c["ok"] for c in results[k]["criteria"]), -results[k]["distance"]))
-    best = results[chosen]
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    header = (f"# Point estimate ({chosen}) of the ABC-SMC posterior, written by\n"
-              f"# `migsim calibrate {spec_path.name}{' --quick' if quick else ''}` on {stamp}.\n"
-              f"# A scenario fragment: merge it over the hand-set scenario {spec.scenario}.\n"
-              f"# departures.file is the prior schedule times the fitted multipliers (same folder).\n")
-    write_params(model, best["params"], params_path, dep_path, header)
-    # verify the written artefact itself (not just the in-memory parameters)
-    sc = load_params_fragment(base / spec.scenario, params_path, vscale)
-    from sim.studies.runner import simulate
-    from sim.scenario.inputs import Inputs
-
-    inp = Inputs.load(params_path, scenario=sc)
-    ts = simulate(inp, seeds[0]).timeseries
-    art = model.observed.summarize(ts, vscale)
-    art_gap = abs(art["enc_citizenship"].sum() / best["runs"][0]["enc_citizenship"].sum() - 1)
-    # posterior predictive bands
+    log(f"calibrate: {spec.name}: {len(spec.parameters)} shared parameters and {len(model.base_levels())} levels, "
+        f"scale {scale}, seeds {model.seeds}, {'quick' if quick else 'full'} run, out {out}")
+    history, abc_secs, post, params = estimate(model, out, scheduler, quick, log, report_only, max_minutes, "abc.db")
+    post.to_parquet(out / "posterior.parquet", index=False)
+    log(f"ABC-SMC: {history.max_t + 1} generations, {history.total_nr_simulations} simulations, {abc_secs:.0f} s")
+    vseeds = q.verify_seeds if quick else spec.verify.seeds
+    vscale = q.verify_scale if quick else spec.verify.scale
+    levels = refine_levels(model, params, Solved(model.base_levels(), model.base_attractiveness()), vseeds[:4],
+                           vscale, 1 if quick else spec.verify.level_iterations, procs, log=log)
+    runs = simulate_many(str(spec_path), [(params, levels, s, vscale, ()) for s in vseeds], procs)
+    mean = _mean(runs)
+    flow_map(model, params, levels, vseeds[0], vscale, out, dest / spec.outputs.plots)
+    cf_scale = q.verify_scale if quick else spec.verify.counterfactual_scale
+    events = event_ratios(model, params, levels, vseeds, cf_scale, procs, mean["cells"], log)
+    w = widths(spec, post)
+    crit = criteria(spec, model.targets, mean, events, {k: v["width"] for k, v in w.items() if v["response"]})
     ndraw = q.predictive_draws if quick else spec.verify.predictive_draws
     pscale = q.scale if quick else spec.verify.predictive_scale
+    mask = masked_prediction(str(spec_path), spec, scale, out, scheduler, quick, log, report_only, max_minutes,
+                             procs, vseeds, ndraw, levels) if masked else None
     rng = np.random.default_rng(12345)
     draws = []
     if ndraw and len(post):
         idx = rng.choice(len(post), size=ndraw, p=post["weight"].to_numpy() / post["weight"].sum())
-        names = [p.name for p in spec.parameters]
-        jobs = [({n: float(post.iloc[i][n]) for n in names}, 2000 + j, pscale) for j, i in enumerate(idx)]
-        draws = simulate_many(str(spec_path), jobs, procs)
-    total_secs = time.perf_counter() - t_all + (abc_secs if report_only else 0.0)
-    write_report(spec=spec, spec_path=spec_path, model=model, history=history, post=post, results=results,
-                 chosen=chosen, draws=draws, report_path=report_path, plots_dir=plots_dir, quick=quick,
-                 abc_secs=abc_secs, total_secs=total_secs, n_sims=n_sims, seeds=seeds, vscale=vscale,
-                 params_path=params_path, artefact_gap=art_gap, out=out, scheduler=scheduler,
-                 max_minutes=max_minutes)
-    summary = {"params": str(params_path), "departures": str(dep_path), "report": str(report_path),
-               "posterior": str(out / "posterior.parquet"), "database": str(out / "abc.db"),
-               "chosen": chosen, "criteria": best["criteria"], "abc_seconds": round(abc_secs, 1),
-               "total_seconds": round(time.perf_counter() - t_all, 1), "simulations": n_sims}
+        jobs = [({p.name: float(post.iloc[i][p.name]) for p in spec.parameters}, levels, 2000 + j, pscale, ())
+                for j, i in enumerate(idx)]
+        draws = [model.targets.apply_levels(r, model.targets.level_factors(r))
+                 for r in simulate_many(str(spec_path), jobs, procs)]
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    header = (f"# Estimate (posterior median, levels refined at it) written by\n"
+              f"# `migsim calibrate {spec_path.name}{' --quick' if quick else ''}` on {stamp}.\n"
+              f"# A scenario fragment: {spec.scenario} extends it. Report: {spec.outputs.report}.\n")
+    params_path = dest / spec.outputs.params
+    write_params(spec, params, levels.levels, model.citizenships(), params_path, header, levels.attractiveness)
+    draws_path = dest / spec.outputs.posterior  # what --posterior-draws samples
+    draws_table(spec, post, levels.levels, model.citizenships()).to_parquet(draws_path, index=False)
+    report_path = dest / spec.outputs.report
+    write_report(spec=spec, spec_path=spec_path, model=model, history=history, post=post, params=params,
+                 levels=levels.levels, attractiveness=levels.attractiveness, runs=runs, mean=mean, events=events, crit=crit, widths=w, mask=mask, draws=draws,
+                 report_path=report_path, plots_dir=dest / spec.outputs.plots, quick=quick, abc_secs=abc_secs,
+                 total_secs=time.perf_counter() - t_all, out=out, vseeds=vseeds, vscale=vscale, cf_scale=cf_scale,
+                 scheduler=scheduler)
+    summary = {"params": str(params_path), "report": str(report_path), "posterior": str(out / "posterior.parquet"),
+               "draws": str(draws_path),
+               "criteria": crit, "abc_seconds": round(abc_secs, 1), "simulations": int(history.total_nr_simulations),
+               "total_seconds": round(time.perf_counter() - t_all, 1),
+               "masked": None if mask is None else {k: v for k, v in mask.items() if k in ("event", "observed", "median", "lo", "hi")}}
     (out / "calibration_summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
 
 
 def handler(args) -> int:
     s = calibrate(args.spec, out=args.out, scheduler=args.scheduler, quick=args.quick,
-                  report_only=args.report_only, max_minutes=args.max_minutes)
+                  report_only=args.report_only, max_minutes=args.max_minutes, masked=not args.no_mask)
     ok = sum(c["ok"] for c in s["criteria"])
     print(f"wrote {s['params']}, {s['report']}, {s['posterior']}")
-    print(f"point estimate ({s['chosen']}): {ok}/{len(s['criteria'])} acceptance criteria met; "
-          f"{s['simulations']} simulations, {s['total_seconds']:.0f} s")
+    print(f"estimate: {ok}/{len(s['criteria'])} criteria met; {s['simulations']} simulations, {s['total_seconds']:.0f} s")
     for c in s["criteria"]:
         print(f"  [{'ok' if c['ok'] else 'MISS'}] {c['criterion']}: {c['value']} (target {c['target']})")
     return 0
@@ -129,26 +194,22 @@ def handler(args) -> int:
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``migsim calibrate`` to an argparse subparsers object."""
     p = subparsers.add_parser(
-        "calibrate", help="fit scenario parameters to observed figures (ABC-SMC with pyabc)",
-        description=("Fit the free parameters named in a calibration file by ABC-SMC (pyabc): writes the "
-                     "pyabc database and the posterior (Parquet) into --out, the point estimate as a "
-                     "scenario fragment and a fit report (Markdown and plots) next to the calibration file "
-                     "(into --out with --quick)."))
-    p.add_argument("spec", help="calibration file, e.g. calibration/fy2023.yaml")
-    p.add_argument("--out", help="folder for the pyabc database and posterior (default results/calibrate_<name>)")
+        "calibrate", help="estimate scenario parameters on observed figures (ABC-SMC with pyabc)",
+        description=("Estimate the shared parameters named in a calibration file by ABC-SMC (pyabc) with each "
+                     "citizenship's level solved from its totals; verify the estimate with several seeds, "
+                     "check each natural experiment with and without its levers and the masked estimate's "
+                     "prediction; write the estimate as a scenario fragment, the posterior (Parquet) and a "
+                     "report (Markdown and plots) next to the calibration file (into --out with --quick)."))
+    p.add_argument("spec", help="calibration file, e.g. calibration/fy2022_fy2023.yaml")
+    p.add_argument("--out", help="folder for the pyabc databases and posteriors (default results/calibrate_<name>)")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="Dask scheduler address (tcp://host:8786): evaluate particles on that cluster "
-                        "instead of this machine's cores")
+                   help="Dask scheduler address (tcp://host:8786): evaluate particles on that cluster")
     p.add_argument("--quick", action="store_true",
-                   help="smoke run: tiny population, two generations, small scale; writes its report "
-                        "and point estimate into --out only")
+                   help="smoke run: tiny population, two generations, small scale; writes into --out only")
     p.add_argument("--max-minutes", type=float, metavar="M",
-                   help="cap on the ABC-SMC wall time in minutes (overrides abc.max_walltime_minutes; "
-                        "the generation under way finishes first)")
+                   help="cap on each ABC-SMC's wall time in minutes (the generation under way finishes first)")
     p.add_argument("--report-only", action="store_true",
-                   help="skip the ABC run: redo the point estimate, verification and report from the "
-                        "pyabc database already in --out")
+                   help="skip the ABC runs: redo levels, checks and report from the databases in --out")
+    p.add_argument("--no-mask", action="store_true", help="skip the masked estimate")
     p.set_defaults(func=handler)
     return p
-
-

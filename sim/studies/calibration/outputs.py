@@ -1,69 +1,68 @@
-"""The point estimate written as a scenario fragment (YAML) and a departure schedule (CSV)."""
+"""The estimate written as a scenario fragment: levels and shared parameters.
+
+Why a fragment: the history scenario (and every scenario that extends it) reads the
+estimate through ``extends``, so re-estimating changes one generated file and nothing
+a person wrote.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pandas as pd
 import yaml
 
+from sim.citizenship import CITIZENSHIPS
 from sim.scenario.variation import set_path
-from sim.studies.calibration.simulate import CalibrationModel
+from sim.studies.calibration.spec import Spec
 
 
-def departures_csv(model: CalibrationModel, params: dict, dest: Path) -> None:
-    spec, base, _, _ = model._state()
-    d = pd.read_csv(base / spec.departures_file)
-    month = pd.PeriodIndex(d["month"].astype(str), freq="M")
-    f = np.ones(len(d))
-    for labels, months, v in model.factors(params):
-        sel = d["citizenship"].isin(labels).to_numpy().copy()
-        if months is not None:
-            sel &= (month >= months[0]) & (month <= months[1])
-        f[sel] *= v
-    d["persons"] = np.round(d["persons"].to_numpy(float) * f, 1)
-    d.to_csv(dest, index=False)
-
-
-def params_fragment(model: CalibrationModel, params: dict, departures_name: str) -> dict:
-    """The overridden keys, in scenario structure."""
-    spec = model.spec
-    raw = model.raw_scenario(params)
+def params_fragment(spec: Spec, params: dict, levels: np.ndarray, citizenships: list[str],
+                    attractiveness: dict[str, float] | None = None) -> dict:
+    """The estimated values in scenario structure (4 significant digits), with the levels
+    of the scenario's ``citizenships`` and the border areas' attractiveness."""
     frag: dict = {}
-    paths = [p for p in spec.fixed] + [p.path for p in spec.parameters if p.kind == "set"]
-    paths += sorted({p.path.rsplit(".", 1)[0] for p in spec.parameters if p.kind == "origin_weight"})
-    for path in paths:
-        d = raw
-        for k in path.split("."):
-            d = d[k]
-        if isinstance(d, dict):  # origin shares: rounded, and still summing to 1 exactly
-            val = {k: round(float(v), 6) for k, v in d.items()}
-            last = max(val, key=val.get)
-            val[last] = round(1.0 - sum(v for k, v in val.items() if k != last), 6)
-        else:
-            val = d
-        if isinstance(val, float):
-            val = float(f"{val:.4g}")
-        set_path(frag, path, val)
-    if any(p.kind == "departures" for p in spec.parameters):
-        set_path(frag, "departures.file", departures_name)
+    for p in spec.parameters:
+        set_path(frag, p.path, float(f"{float(params[p.name]):.4g}"))
+    for c, v in zip(CITIZENSHIPS, levels):
+        if c in citizenships:
+            set_path(frag, f"departures.by_citizenship.{c}.level", float(f"{float(v):.5g}"))
+    if attractiveness:
+        frag.setdefault("crossing", {})["attractiveness"] = {k: float(f"{float(v):.4g}")
+                                                             for k, v in sorted(attractiveness.items())}
     return frag
 
 
-def write_params(model: CalibrationModel, params: dict, dest: Path, dep_dest: Path, header: str) -> None:
-    departures_csv(model, params, dep_dest)
-    frag = params_fragment(model, params, dep_dest.name)
-    dest.write_text(header + yaml.safe_dump(frag, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8")
+def write_params(spec: Spec, params: dict, levels: np.ndarray, citizenships: list[str], dest: Path, header: str,
+                 attractiveness: dict[str, float] | None = None) -> None:
+    frag = params_fragment(spec, params, levels, citizenships, attractiveness)
+    text = header + yaml.safe_dump(frag, sort_keys=False, allow_unicode=True, width=110)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(dest)
 
 
-def load_params_fragment(base_scenario: Path, params_path: Path, scale: float) -> Any:
-    """Base scenario merged with a params fragment (as a scenario that includes it would be)."""
-    from sim.scenario.files import merge, read_raw, validate_raw
+def draws_table(spec: Spec, post, levels: np.ndarray, citizenships: list[str]):
+    """The posterior as parameter sets a run can draw from: one row per particle, a column
+    per dotted scenario path (the shared parameters and each citizenship's level) and its
+    weight. A particle's levels are the refined levels times its own level factors
+    relative to the weighted median factor (its run asked for that much more or less)."""
+    import pandas as pd
 
-    raw = merge(read_raw(base_scenario), read_raw(params_path))
-    raw["departures"]["scale"] = scale
-    return validate_raw(raw, params_path)
+    from sim.studies.calibration.abc import weighted_quantile
 
-
+    w = post["weight"].to_numpy()
+    out = pd.DataFrame({"weight": w / w.sum()})
+    for p in spec.parameters:
+        out[p.path] = post[p.name].to_numpy()
+    for c, lv in zip(CITIZENSHIPS, levels):
+        col = f"level_factor.{c}"
+        if c not in citizenships:
+            continue
+        if col in post:
+            f = post[col].to_numpy()
+            med = weighted_quantile(f, w, 0.5)
+            out[f"departures.by_citizenship.{c}.level"] = lv * f / med if med > 0 else lv
+        else:
+            out[f"departures.by_citizenship.{c}.level"] = lv
+    return out

@@ -1,134 +1,36 @@
-"""The calibration report: fit criteria, distances, a held-out check, the posterior, plots."""
+"""The estimation report: criteria, natural experiments, fit, posterior, masked check, plots.
+
+Why these sections: a referee asks, in this order, whether the model meets what was
+promised, whether each policy's effect comes from its lever (with and without it),
+how the fit looks where it is worst, whether the data pin the parameters down, and
+whether an event left out of the estimate is predicted by the others.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from sim.studies.calibration.abc import weighted_quantile
+from sim.citizenship import CITIZENSHIPS, CODE, REGIONS
+from sim.studies.calibration.checks import by_citizenship
 from sim.studies.calibration.spec import FAMILIES
-from sim.studies.calibration.targets import FitDistance, Targets, rel_l1, spearman
 
 
-def _fig(w=8, h=4.2):
-    from matplotlib.figure import Figure
-
+def _fig(w=8.0, h=4.2) -> Figure:
     return Figure(figsize=(w, h), dpi=110)
 
 
-def _band(ax, x, draws, color="tab:blue", label="posterior predictive 5-95%"):
-    if len(draws) >= 2:
-        a = np.asarray(draws)
-        ax.fill_between(x, np.percentile(a, 5, axis=0), np.percentile(a, 95, axis=0), color=color, alpha=0.25,
-                        label=label, step=None)
-
-
-def make_plots(spec, obs: Targets, mean: dict, runs: list[dict], draws: list[dict], post: pd.DataFrame,
-               history, plots_dir: Path, holdout: dict | None) -> list[str]:
-    plots_dir.mkdir(parents=True, exist_ok=True)
-    o = obs.stats
-    files = []
-
-    def save(fig, name):
-        fig.tight_layout()
-        fig.savefig(plots_dir / name)
-        files.append(name)
-
-    def series(key, labels, title, fname, ylabel, rotate=False, log=False):
-        fig = _fig()
-        ax = fig.add_subplot()
-        x = np.arange(len(labels))
-        _band(ax, x, [d[key] for d in draws])
-        seeds = np.asarray([r[key] for r in runs])
-        ax.plot(x, o[key], "ko-", label="observed", lw=1.5, ms=4)
-        ax.plot(x, mean[key], "s-", color="tab:red", label=f"point estimate, mean of {len(runs)} seeds", lw=1.2, ms=3)
-        if len(runs) > 1:
-            ax.vlines(x, seeds.min(axis=0), seeds.max(axis=0), color="tab:red", lw=3, alpha=0.4)
-        ax.set_xticks(x, labels, rotation=60 if rotate else 0, ha="right" if rotate else "center", fontsize=7)
-        if log:
-            ax.set_yscale("log")
-        ax.set_title(title, fontsize=10)
-        ax.set_ylabel(ylabel)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-        save(fig, fname)
-
-    short = [m[2:] if m.startswith("20") else m for m in obs.months]
-    series("enc_month", short, "SW border encounters by month, FY2023", "encounters_by_month.png", "encounters")
-    series("enc_citizenship", obs.citizenships, "SW border encounters by citizenship, FY2023 (log scale)",
-           "encounters_by_citizenship.png", "encounters", rotate=True, log=True)
-    series("enc_area", obs.areas, "SW border encounters by area, FY2023", "encounters_by_area.png",
-           "encounters", rotate=True)
-    series("darien_month", [m[2:] for m in obs.darien_months], "Darién crossings by month, 2023",
-           "darien_by_month.png", "crossings")
-    if len(o["darien_part"]):
-        series("darien_part", obs.dar_part_labels, f"Darién crossings by nationality, {obs.part_period}",
-               "darien_by_nationality.png", "crossings", rotate=True, log=True)
-    # posterior marginals against the prior range
-    params = spec.parameters
-    n = len(params)
-    cols = 6
-    rows = math.ceil(n / cols)
-    fig = _fig(14, 1.9 * rows)
-    w = post["weight"].to_numpy()
-    for i, p in enumerate(params):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        bins = np.linspace(p.prior.low, p.prior.high, 21)
-        ax.hist(post[p.name], bins=bins, weights=w, color="tab:blue", alpha=0.7)
-        ax.set_xlim(p.prior.low, p.prior.high)
-        ax.set_title(p.name, fontsize=7)
-        ax.tick_params(labelsize=6)
-        ax.set_yticks([])
-    fig.suptitle("Posterior marginals (final generation, weighted); x axis = prior range", fontsize=9)
-    save(fig, "posterior_marginals.png")
-    # epsilon by generation
-    try:
-        pops = history.get_all_populations()
-        pops = pops[pops["t"] >= 0]
-        fig = _fig(6, 3.5)
-        ax = fig.add_subplot()
-        ax.plot(pops["t"], pops["epsilon"], "o-")
-        ax.set_xlabel("generation")
-        ax.set_ylabel("epsilon (distance threshold)")
-        ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-        save(fig, "epsilon.png")
-    except Exception:
-        pass
-    if holdout is not None:
-        fig = _fig(5.5, 5)
-        ax = fig.add_subplot()
-        ob, sm = holdout["obs"], holdout["sim"]
-        lim = max(ob.max(), sm.max()) * 1.5
-        ax.loglog(np.maximum(ob, 1), np.maximum(sm, 1), ".", alpha=0.6)
-        ax.plot([1, lim], [1, lim], "k--", lw=0.8)
-        ax.set_xlabel("observed encounters (citizenship x area)")
-        ax.set_ylabel("simulated (point estimate)")
-        ax.set_title("Held out: encounters by citizenship and area", fontsize=9)
-        ax.grid(alpha=0.3)
-        save(fig, "holdout_citizenship_area.png")
-    return files
-
-
-def holdout_check(obs: Targets, mean: dict) -> dict | None:
-    """Citizenship x area: not in the fit (only its margins are); compare with independence."""
-    if obs.holdout is None or "holdout_cit_area" not in mean:
-        return None
-    h = obs.holdout
-    ob = h["encounters"].to_numpy(float)
-    sim = mean["holdout_cit_area"]
-    # naive prediction from the two fitted margins (each citizenship spread like all encounters)
-    cit_tot = h.groupby("citizenship")["encounters"].sum()
-    area_share = h.groupby("area")["encounters"].sum() / ob.sum()
-    naive = cit_tot.reindex(h["citizenship"]).to_numpy() * area_share.reindex(h["area"]).to_numpy()
-    # the model's own margins put through independence (separates routing skill from margins)
-    return {"obs": ob, "sim": sim, "l1": rel_l1(sim, ob), "naive_l1": rel_l1(naive, ob),
-            "cells": len(ob), "spearman": spearman(sim, ob)}
+def _save(fig: Figure, folder: Path, name: str, files: list[str]) -> None:
+    fig.tight_layout()
+    fig.savefig(folder / name)
+    files.append(name)
 
 
 def _fmt(v: float) -> str:
@@ -136,110 +38,255 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}" if a >= 100 else (f"{v:.3g}" if a >= 0.01 else f"{v:.2e}")
 
 
-def write_report(*, spec, spec_path, model, history, post, results, chosen, draws, report_path, plots_dir,
-                 quick, abc_secs, total_secs, n_sims, seeds, vscale, params_path, artefact_gap, out, scheduler,
-                 max_minutes=None):
-    obs = model.observed
-    best = results[chosen]
-    hold = holdout_check(obs, best["mean"])
-    files = make_plots(spec, obs, best["mean"], best["runs"], draws, post, history, plots_dir, hold)
-    rel = os.path.relpath(plots_dir, report_path.parent)
-    try:
-        import subprocess
+def _months_x(months: list[str]) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex([pd.Period(m, freq="M").start_time + pd.Timedelta(days=14) for m in months])
 
-        pkg = Path(__file__).resolve().parent  # the sim/ package that ran, wherever it is called from
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=pkg,
-                                capture_output=True, text=True).stdout.strip() or "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=pkg,
-                               capture_output=True, text=True).stdout.strip()
+
+def make_plots(spec, t, mean, runs, draws, events, post, mask, folder: Path) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[str] = []
+    x = _months_x(t.months)
+    # monthly totals
+    fig = _fig(9, 4.2)
+    ax = fig.add_subplot()
+    if len(draws) >= 2:
+        a = np.array([d["cells"].sum(axis=1) for d in draws])
+        ax.fill_between(x, np.percentile(a, 5, axis=0), np.percentile(a, 95, axis=0), color="tab:blue", alpha=0.2,
+                        label=f"posterior predictive 5-95% ({len(draws)} draws)")
+    seeds = np.array([r["cells"].sum(axis=1) for r in runs])
+    ax.plot(x, t.cells.sum(axis=1), "ko-", ms=4, lw=1.4, label="observed (CBP)")
+    ax.plot(x, mean["cells"].sum(axis=1), "s-", color="tab:red", ms=3, label=f"estimate, mean of {len(runs)} seeds")
+    ax.vlines(x, seeds.min(axis=0), seeds.max(axis=0), color="tab:red", alpha=0.4, lw=3)
+    ax.set_ylabel("SW border encounters a month")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    ax.set_title("Encounters by month, FY2022-FY2023", fontsize=10)
+    _save(fig, folder, "encounters_by_month.png", files)
+    # the largest citizenships month by month
+    order = np.argsort(-t.cells.sum(axis=0))[:12]
+    fig = _fig(13, 8)
+    for k, c in enumerate(order):
+        ax = fig.add_subplot(3, 4, k + 1)
+        ax.plot(x, t.cells[:, c], "k.-", lw=1, ms=3, label="observed")
+        ax.plot(x, mean["cells"][:, c], "-", color="tab:red", lw=1.2, label="estimate")
+        ax.set_title(CITIZENSHIPS[c], fontsize=8)
+        ax.tick_params(labelsize=6)
+        ax.set_ylim(bottom=0)
+        if k == 0:
+            ax.legend(fontsize=6)
+    fig.suptitle("Encounters by month, the twelve largest citizenships", fontsize=10)
+    _save(fig, folder, "encounters_by_citizenship_month.png", files)
+    # the natural experiments
+    fig = _fig(13, 3.2 * math.ceil(len(events) / 3))
+    for k, e in enumerate(spec.events):
+        ev = events.get(e.name)
+        if ev is None:
+            continue
+        cols = list(range(len(CITIZENSHIPS))) if e.citizenships == ["ALL"] else [CODE[c] for c in e.citizenships]
+        i0 = max(t.months.index(e.before) - 3, 0)
+        i1 = min(t.months.index(e.after) + 4, len(t.months))
+        xs = x[i0:i1]
+        ax = fig.add_subplot(math.ceil(len(events) / 3), 3, k + 1)
+        ax.plot(xs, t.cells[i0:i1, cols].sum(axis=1), "ko-", ms=3, lw=1.2, label="observed")
+        ax.plot(xs, mean["cells"][i0:i1, cols].sum(axis=1), "s-", color="tab:red", ms=3, label="simulated")
+        ax.plot(xs, ev["cells_without"][i0:i1, cols].sum(axis=1), "^--", color="tab:gray", ms=3,
+                label="simulated without its levers")
+        for m in (e.before, e.after):
+            ax.axvline(_months_x([m])[0], color="tab:blue", lw=0.6, ls=":")
+        ax.set_title(f"{e.name}\nratio obs {ev['obs']:.2f}, sim {ev['sim']:.2f}, without {ev['without']:.2f}", fontsize=8)
+        ax.tick_params(labelsize=6, axis="both")
+        ax.set_ylim(bottom=0)
+        if k == 0:
+            ax.legend(fontsize=6)
+    _save(fig, folder, "natural_experiments.png", files)
+    # Darién by nationality
+    if t.darien:
+        fig = _fig(5.5 * len(t.darien), 4)
+        for i, p in enumerate(t.darien):
+            ax = fig.add_subplot(1, len(t.darien), i + 1)
+            by = t.darien_by_label(mean, i)
+            xi = np.arange(len(p.labels))
+            ax.bar(xi - 0.2, p.counts if len(p.labels) > 1 else [p.total], 0.4, color="0.3", label="observed")
+            ax.bar(xi + 0.2, by if len(p.labels) > 1 else [by.sum()], 0.4, color="tab:red", label="estimate")
+            ax.set_xticks(xi, p.labels if len(p.labels) > 1 else ["TOTAL"], rotation=60, fontsize=7, ha="right")
+            ax.set_title(f"Darién, {p.name} (total obs {p.total:,.0f}, sim {by.sum():,.0f})", fontsize=9)
+            ax.legend(fontsize=7)
+        _save(fig, folder, "darien_by_nationality.png", files)
+    # border areas: citizenship x area, and the change of each area's share
+    if t.area_cells:
+        years = sorted(t.area_cells)
+        fig = _fig(12, 4.4)
+        for k, y in enumerate(years):
+            ax = fig.add_subplot(1, len(years) + 1, k + 1)
+            o, sm = t.area_cells[y].ravel(), mean.get(f"areas_{y}", np.zeros_like(t.area_cells[y])).ravel()
+            nv = t.margins_only(y).ravel()
+            lim = max(o.max(), sm.max()) * 1.5
+            ax.loglog(np.maximum(o, 1), np.maximum(nv, 1), ".", color="0.7", ms=3, label="margins only")
+            ax.loglog(np.maximum(o, 1), np.maximum(sm, 1), ".", color="tab:red", ms=4, label="estimate")
+            ax.plot([1, lim], [1, lim], "k--", lw=0.8)
+            ax.set_title(f"FY{y}: citizenship x area", fontsize=9)
+            ax.set_xlabel("observed", fontsize=8)
+            ax.legend(fontsize=6)
+        ax = fig.add_subplot(1, len(years) + 1, len(years) + 1)
+        if len(years) >= 2:
+            a, b = years[0], years[-1]
+            obs_share = [t.area_cells[y].sum(axis=0) / t.area_cells[y].sum() for y in (a, b)]
+            sim_share = [mean[f"areas_{y}"].sum(axis=0) / max(mean[f"areas_{y}"].sum(), 1) for y in (a, b)]
+            d_obs, d_sim = 100 * (obs_share[1] - obs_share[0]), 100 * (sim_share[1] - sim_share[0])
+            yi = np.arange(len(t.areas))
+            ax.barh(yi - 0.2, d_obs, 0.4, color="0.3", label="observed")
+            ax.barh(yi + 0.2, d_sim, 0.4, color="tab:red", label="estimate")
+            ax.set_yticks(yi, [x.replace(" Sector", "").replace(" Field Office", " FO") for x in t.areas], fontsize=6)
+            ax.axvline(0, color="k", lw=0.6)
+            ax.set_title(f"change of each area's share, FY{a} to FY{b} (points)", fontsize=8)
+            ax.legend(fontsize=6)
+        _save(fig, folder, "border_areas.png", files)
+    # posterior marginals
+    n = len(spec.parameters)
+    cols = 4
+    rows = math.ceil(n / cols)
+    fig = _fig(12, 2.2 * rows)
+    wts = post["weight"].to_numpy()
+    for i, p in enumerate(spec.parameters):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        if p.prior.dist == "loguniform":
+            bins = np.geomspace(p.prior.low, p.prior.high, 21)
+            ax.set_xscale("log")
+        else:
+            bins = np.linspace(p.prior.low, p.prior.high, 21)
+        ax.hist(post[p.name], bins=bins, weights=wts, color="tab:red" if p.response else "tab:blue", alpha=0.7)
+        ax.set_xlim(p.prior.low, p.prior.high)
+        ax.set_title(p.name + (" (response)" if p.response else ""), fontsize=8)
+        ax.tick_params(labelsize=6)
+        ax.set_yticks([])
+    fig.suptitle("Posterior marginals (last generation, weighted); x axis = prior range", fontsize=9)
+    _save(fig, folder, "posterior_marginals.png", files)
+    return files
+
+
+def _git() -> tuple[str, bool]:
+    pkg = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=pkg, capture_output=True,
+                                text=True).stdout.strip() or "unknown"
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=pkg, capture_output=True,
+                                    text=True).stdout.strip())
     except Exception:
-        commit, dirty = "unknown", ""
-    L = []
+        return "unknown", False
+    return commit, dirty
+
+
+def write_report(*, spec, spec_path, model, history, post, params, levels, runs, mean, events, crit, widths, mask,
+                 draws, attractiveness=None, report_path: Path, plots_dir: Path, quick, abc_secs, total_secs, out, vseeds, vscale,
+                 cf_scale, scheduler):
+    t = model.targets
+    files = make_plots(spec, t, mean, runs, draws, events, post, mask, plots_dir)
+    if (plots_dir / "flow_map.png").is_file():
+        files.append("flow_map.png")
+    rel = os.path.relpath(plots_dir, report_path.parent)
+    commit, dirty = _git()
+    L: list[str] = []
     add = L.append
-    cmd = f"migsim calibrate {os.path.relpath(spec_path)}{' --quick' if quick else ''} --out {out}" + (
-        f" --max-minutes {max_minutes:g}" if max_minutes else "")
-    add(f"# Calibration report: {spec.name}{' (QUICK SMOKE RUN: not a calibration)' if quick else ''}\n")
+    cmd = f"migsim calibrate {os.path.relpath(spec_path)}{' --quick' if quick else ''} --out {out}"
+    add(f"# Estimation report: {spec.name}{' (QUICK SMOKE RUN: not an estimate)' if quick else ''}\n")
     add(f"{spec.description.strip()}\n")
     add(f"- Command: `{cmd}`" + (f" (Dask scheduler {scheduler})" if scheduler else ""))
     add(f"- Written {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; code at git {commit}"
-        f"{' with uncommitted changes in sim/' if dirty else ''}.")
+        f"{' with uncommitted changes in sim/' if dirty else ''}; whole command {total_secs / 60:.1f} min.")
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
-    add(f"- ABC-SMC (pyabc): {len(spec.parameters)} free parameters, population "
+    add(f"- ABC-SMC (pyabc): {len(spec.parameters)} shared parameters, population "
         f"{int(pops['particles'].iloc[-1]) if len(pops) else '?'}, {history.max_t + 1} generations, "
-        f"{n_sims:,} simulations at departures.scale {model.scale} (seeds {model.seeds}, common random numbers), "
-        f"{abc_secs / 60:.1f} min; whole command {total_secs / 60:.1f} min.")
-    add(f"- Final threshold epsilon {pops['epsilon'].iloc[-1]:.3f} (generation thresholds: "
-        + ", ".join(f"{e:.3f}" for e in pops["epsilon"]) + ").")
-    add(f"- Point estimate: posterior **{chosen}** (candidates tried: "
-        + ", ".join(f"{k}: {sum(c['ok'] for c in r['criteria'])}/{len(r['criteria'])} criteria, distance {r['distance']:.3f}"
-                    for k, r in results.items()) + f"), written to `{os.path.relpath(params_path, report_path.parent)}`.")
-    add(f"- Posterior (final generation, weighted): `{out}/posterior.parquet`; pyabc database `{out}/abc.db`.\n")
-    add(f"## Acceptance criteria (point estimate, mean of {len(seeds)} seeds {list(seeds)} at scale {vscale})\n")
-    add("| criterion | simulated | target | met |\n|---|---|---|---|")
-    for c in best["criteria"]:
-        add(f"| {c['criterion']} | {c['value']} | {c['target']} | {'yes' if c['ok'] else '**no**'} |")
-    tots = [r["enc_citizenship"].sum() for r in best["runs"]]
-    dts = [r["darien_total"][0] for r in best["runs"]]
-    add(f"\nSpread over seeds: encounters {min(tots):,.0f} to {max(tots):,.0f}; Darién 2023 "
-        f"{min(dts):,.0f} to {max(dts):,.0f}. The written parameter file, re-read and run for seed {seeds[0]}, "
-        f"gives total encounters within {artefact_gap:.2%} of the in-memory run (rounding of the CSV).")
-    named = sorted(best["mean"]["darien_named"].items(), key=lambda kv: -kv[1])[:6]
-    add("Darién 2023 by nationality (simulated, labels as Panama counts them"
-        + (f"; {', '.join(f'{k} counted as {v}' for k, v in spec.darien_nationality_map.items())}" if spec.darien_nationality_map else "")
-        + "): " + ", ".join(f"{k} {v:,.0f}" for k, v in named) + "; observed: "
-        + ", ".join(f"{l} {v:,.0f}" for l, v in zip(obs.dar_full_labels, obs.stats["darien_full"])) + ".\n")
-    add("## Distance by target family (point estimate, mean of seeds)\n")
-    fam = FitDistance(spec.weights).families(best["mean"], obs.stats)
-    add("| family | weight | distance |\n|---|---|---|")
-    for k in FAMILIES:
-        add(f"| {k} | {spec.weights.get(k, 0)} | {fam[k]:.3f} |")
-    add("\nFamilies are sum |sim - obs| / sum obs (Flee's convention) except `enc_total`/`darien_total` "
-        "(|sim - obs| / obs), `enc_citizenship_relative` (mean relative error of citizenships with at least "
-        "10,000 encounters) and the rank terms (1 - Spearman).\n")
-    add("## Held-out check\n")
-    if hold is not None:
-        add(f"Encounters by citizenship **and** area ({hold['cells']} cells of "
-            f"`{spec.target_files.holdout_citizenship_area}`) were not used in the fit (only the two margins were). "
-            f"Point estimate: sum |sim - obs| / sum obs = **{hold['l1']:.3f}** (Spearman {hold['spearman']:.3f}); "
-            f"a naive prediction from the observed margins alone (every citizenship spread over areas like all "
-            f"encounters) scores {hold['naive_l1']:.3f}. "
-            + ("The model's routing beats the margins-only prediction." if hold["l1"] < hold["naive_l1"]
-               else "The model's routing does **not** beat the margins-only prediction: where citizenships "
-                    "cross is a weak point of the network and route choice."))
-        add(f"\n![held out]({rel}/holdout_citizenship_area.png)\n")
-    else:
-        add("No held-out table configured.\n")
-    add("## Posterior\n")
+        f"{int(history.total_nr_simulations):,} simulations of the whole history at departures.scale "
+        f"{model.scale} (seeds {model.seeds}, common random numbers), {abc_secs / 60:.1f} min; thresholds "
+        + ", ".join(f"{e:.3f}" for e in pops["epsilon"]) + ".")
     wn = post["weight"].to_numpy() / post["weight"].sum()
-    ess = 1.0 / float((wn ** 2).sum())
-    add("Width = 90% credible interval / prior range; parameters the targets do not pin down keep wide "
-        f"posteriors (width near 0.9 = prior). Effective sample size of the final population: {ess:.0f} of "
-        f"{len(post)}" + (" -- too few for the widths to mean much." if ess < 50 else ".") + "\n")
-    add("| parameter | prior | posterior median | 90% interval | width | point estimate |\n|---|---|---|---|---|---|")
-    w = post["weight"].to_numpy()
+    add(f"- Effective sample size of the last generation: {1.0 / float((wn ** 2).sum()):.0f} of {len(post)}.")
+    add(f"- Levels (each citizenship's potential departures) solved for every particle from its totals, then "
+        f"refined at the posterior median ({spec.verify.level_iterations} rounds); verification: seeds "
+        f"{vseeds[0]}..{vseeds[-1]} at scale {vscale}; runs without an event's levers at scale {cf_scale}.\n")
+    add("## Parameters: how many, and what the data say of them\n")
+    n_shared = len(spec.parameters)
+    trends = [p for p in spec.parameters if p.path.startswith("departures.trend.")]
+    season = [p for p in spec.parameters if p.path.startswith("departures.seasonality.")]
+    add(f"Departures: one level per citizenship ({len(CITIZENSHIPS)}), one trend per region of origin "
+        f"({len(trends)}: {', '.join(REGIONS)}), shared seasonality ({len(season)}): a citizenship's departures "
+        f"have {1 + 1 + len(season)} parameters of which one is its own. Response and behaviour: "
+        f"{n_shared - len(trends) - len(season)} shared by every citizenship and event; no lever carries a fitted "
+        "effect size (levers hold dates, eligible citizenships and caps).\n")
+    add("| parameter | path | prior | median | 90% interval | width / prior | response |\n|---|---|---|---|---|---|---|")
     for p in spec.parameters:
-        x = post[p.name].to_numpy()
-        lo, me, hi = (weighted_quantile(x, w, q) for q in (0.05, 0.5, 0.95))
-        if p.prior.dist == "loguniform":  # widths in the prior's own (log) units
-            width = math.log(hi / lo) / math.log(p.prior.high / p.prior.low)
-        else:
-            width = (hi - lo) / (p.prior.high - p.prior.low)
-        flag = " (not pinned down)" if width > 0.6 else ""
-        add(f"| {p.name} | {p.prior.dist} [{_fmt(p.prior.low)}, {_fmt(p.prior.high)}] | {_fmt(me)} | "
-            f"[{_fmt(lo)}, {_fmt(hi)}] | {width:.2f}{flag} | {_fmt(best['params'][p.name])} |")
-    add("\n## Plots\n")
-    add("Targets (black), point estimate (red: mean of seeds, bars = seed range), posterior predictive "
-        f"5-95% band (blue: {len(draws)} draws from the final population, one seed each at scale "
-        f"{spec.quick.scale if quick else spec.verify.predictive_scale}).\n")
-    for f in files:
-        if f != "holdout_citizenship_area.png":
-            add(f"![{f}]({rel}/{f})")
+        w = widths[p.name]
+        add(f"| {p.name} | `{p.path}` | {p.prior.dist} [{_fmt(p.prior.low)}, {_fmt(p.prior.high)}] | {_fmt(w['median'])} "
+            f"| [{_fmt(w['lo'])}, {_fmt(w['hi'])}] | {w['width']:.2f}{' **(wide)**' if w['width'] > spec.acceptance.response_width else ''} "
+            f"| {'yes' if p.response else ''} |")
+    add(f"\n![posterior]({rel}/posterior_marginals.png)\n")
+    add("## Criteria (estimate: mean of the verify seeds)\n")
+    add("| criterion | simulated | target | met |\n|---|---|---|---|")
+    for c in crit:
+        add(f"| {c['criterion']} | {c['value']} | {c['target']} | {'yes' if c['ok'] else '**no**'} |")
+    add(f"\n{sum(c['ok'] for c in crit)} of {len(crit)} met.\n")
+    add("## The natural experiments\n")
+    add("Each event is made by its levers (labels in the history scenario); the same scenario without them "
+        "must not reproduce the event. Ratio = encounters of the event's citizenships in the month after over "
+        "the month before.\n")
+    add("| event | citizenships | months | observed | simulated | without its levers |\n|---|---|---|---|---|---|")
+    for e in spec.events:
+        ev = events.get(e.name)
+        if ev:
+            add(f"| {e.name} | {', '.join(e.citizenships)} | {e.after} / {e.before} | {ev['obs']:.3f} | "
+                f"{ev['sim']:.3f} | {ev['without']:.3f} |")
+    add(f"\n![natural experiments]({rel}/natural_experiments.png)\n")
+    if mask is not None:
+        add("## Masked estimate: does one event predict another?\n")
+        mk = spec.mask
+        add(f"Estimated again with {', '.join(mk.citizenships)} left out from {mk.first} to {mk.last} (and their "
+            f"ratio out of the distance): the estimate predicts the {mask['event']} ratio **{mask['median']:.3f}** "
+            f"(90% of {mask['draws']} posterior draws in [{mask['lo']:.3f}, {mask['hi']:.3f}]) against the "
+            f"observed {mask['observed']:.3f}; {'inside' if mask['lo'] <= mask['observed'] <= mask['hi'] else 'outside'} "
+            f"the interval. ABC {mask['abc_seconds'] / 60:.1f} min.\n")
+        add("| parameter | masked estimate: median [90%] |\n|---|---|")
+        for p in spec.parameters:
+            w = mask["widths"][p.name]
+            add(f"| {p.name} | {_fmt(w['median'])} [{_fmt(w['lo'])}, {_fmt(w['hi'])}] |")
+        add("")
+    add("## Fit\n")
+    add(f"![encounters by month]({rel}/encounters_by_month.png)\n")
+    add(f"![by citizenship]({rel}/encounters_by_citizenship_month.png)\n")
+    if "darien_by_nationality.png" in files:
+        add(f"![Darién]({rel}/darien_by_nationality.png)\n")
+    if t.area_cells:
+        add("### Where people cross: the 13 border areas\n")
+        add("| fiscal year | citizenship x area error | margins-only prediction | Field Operations share (sim / obs) |\n|---|---|---|---|")
+        from sim.studies.calibration.targets import rel_l1
+
+        for y, o in sorted(t.area_cells.items()):
+            sm = mean.get(f"areas_{y}")
+            if sm is not None:
+                add(f"| FY{y} | {rel_l1(sm, o):.3f} | {rel_l1(t.margins_only(y), o):.3f} | "
+                    f"{t.port_share(sm):.1%} / {t.port_share(o):.1%} |")
+        y = max(t.area_cells)
+        add(f"\n| area (FY{y}) | simulated | observed | ratio |\n|---|---|---|---|")
+        sm, o = mean[f"areas_{y}"].sum(axis=0), t.area_cells[y].sum(axis=0)
+        for a, x, z in zip(t.areas, sm, o):
+            add(f"| {a} | {x:,.0f} | {z:,.0f} | {x / max(z, 1):.2f} |")
+        if attractiveness:
+            add(f"\nAttractiveness of each area ({len(attractiveness)} numbers shared by every citizenship, solved "
+                "from the areas' totals of the fitted years with the levels; `crossing.attractiveness`): "
+                + ", ".join(f"{k} {v:+.2f}" for k, v in sorted(attractiveness.items(), key=lambda kv: -kv[1])) + ".")
+        add(f"\n![border areas]({rel}/border_areas.png)\n")
+        if "flow_map.png" in files:
+            add(f"![flows]({rel}/flow_map.png)\n")
+    fam = model.targets.families(mean)
+    add("Distance by family (estimate): " + ", ".join(f"{k} {fam[k]:.3f} (weight {spec.weights.get(k, 0)})"
+                                                       for k in FAMILIES) + ".\n")
+    add("| citizenship | simulated | observed | level (potential a day) |\n|---|---|---|---|")
+    for (c, s, o), lv in zip(by_citizenship(mean, t), levels):
+        add(f"| {c} | {s:,.0f} | {o:,.0f} | {_fmt(lv)} |")
     if spec.notes:
         add("\n## Known weaknesses\n")
         for n in spec.notes:
             add(f"- {n.strip()}")
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text("\n".join(L) + "\n", encoding="utf-8")
-
-

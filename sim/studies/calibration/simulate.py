@@ -2,51 +2,60 @@
 
 Why picklable classes: pyabc evaluates particles in worker processes (or on a Dask
 cluster); each process builds its base scenario and targets once and caches them.
+Every particle is simulated with the same fixed seeds (common random numbers), at a
+reduced ``departures.scale`` whose counts are read at full scale, and its levels are
+solved from its own run (``Targets.level_factors``): a particle is judged on the shape
+of what it produces, not on volumes a level would fix.
 """
 
 from __future__ import annotations
 
 import copy
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from sim.citizenship import CODE
+from sim.citizenship import CITIZENSHIPS
 from sim.errors import InputError
 from sim.scenario.variation import set_path
-from sim.studies.calibration.spec import Parameter, Spec, load_spec
+from sim.studies.calibration.spec import Spec, load_spec
 from sim.studies.calibration.targets import Targets
 
 _CACHE: dict = {}
 
 
-def months_of(spec: Spec, p: Parameter) -> tuple[pd.Period, pd.Period] | None:
-    return (pd.Period(p.months[0], freq="M"), pd.Period(p.months[1], freq="M")) if p.months else None
+@dataclass
+class Solved:
+    """What is solved rather than sampled: each citizenship's level of potential
+    departures, and each border area's attractiveness (node id -> value; empty: the
+    scenario's own). Both are set by matching totals (``levels.refine``), not by ABC."""
+
+    levels: np.ndarray
+    attractiveness: dict[str, float] = field(default_factory=dict)
 
 
 class CalibrationModel:
-    """Parameters -> scenario -> simulation(s) -> summary statistics. Picklable (Dask)."""
+    """Shared parameters (and levels) -> statistics of the history. Picklable."""
 
-    def __init__(self, spec_path: str | Path, scale: float | None = None, seeds: list[int] | None = None):
+    def __init__(self, spec_path: str | Path, scale: float | None = None, seeds: list[int] | None = None,
+                 mask: bool = False):
         self.spec_path = str(Path(spec_path).resolve())
-        spec, base = load_spec(self.spec_path)
+        spec, _ = load_spec(self.spec_path)
         self.scale = scale if scale is not None else spec.simulation.scale
         self.seeds = list(seeds if seeds is not None else spec.simulation.seeds)
+        self.mask = mask
 
-    # lazily built per process
     def _state(self):
-        key = (self.spec_path, self.scale)
+        key = (self.spec_path, self.mask)
         if key not in _CACHE:
             from sim.scenario.files import read_raw
 
             spec, base = load_spec(self.spec_path)
             raw = read_raw(base / spec.scenario)
-            raw["departures"]["file"] = str((base / spec.departures_file).resolve())
-            for path, value in spec.fixed.items():
-                set_path(raw, path, copy.deepcopy(value))
-            _CACHE[key] = (spec, base, raw, Targets(spec, base, Path(self.spec_path)))
+            _CACHE[key] = (spec, base, raw, Targets(spec, base, mask=self.mask))
         return _CACHE[key]
 
     @property
@@ -54,64 +63,82 @@ class CalibrationModel:
         return self._state()[0]
 
     @property
-    def observed(self) -> Targets:
+    def targets(self) -> Targets:
         return self._state()[3]
 
-    def raw_scenario(self, params: dict, scale: float | None = None) -> dict:
-        """The base scenario with the parameters applied (departure multipliers excluded)."""
-        spec, base, raw0, _ = self._state()
+    def area_nodes(self) -> dict[str, str]:
+        """CBP's border area names (as in the targets) -> the network's node ids."""
+        net = self.inputs({p.name: p.prior.centre() for p in self.spec.parameters}).network
+        border = np.flatnonzero(net.is_border)
+        return {str(net.names[i]): str(net.ids[i]) for i in border}
+
+    def reference_area(self) -> str:
+        """The area whose attractiveness is 0: the one with the most observed encounters."""
+        t = self.targets
+        obs = sum(o.sum(axis=0) for o in t.area_cells.values())
+        return self.area_nodes()[t.areas[int(np.argmax(obs))]]
+
+    def citizenships(self) -> list[str]:
+        """The citizenships the scenario sets out (those with origins)."""
+        return list(self._state()[2]["departures"]["by_citizenship"])
+
+    def base_levels(self) -> np.ndarray:
+        """The levels the scenario has now (its fitted parameter file)."""
+        raw = self._state()[2]
+        by = raw["departures"]["by_citizenship"]
+        return np.array([float(by.get(c, {}).get("level", 0.0)) for c in CITIZENSHIPS])
+
+    def base_attractiveness(self) -> dict[str, float]:
+        """The border areas' attractiveness the scenario has now."""
+        return dict((self._state()[2].get("crossing") or {}).get("attractiveness") or {})
+
+    def raw_scenario(self, params: dict, scale: float | None = None, levels: "np.ndarray | Solved | None" = None,
+                     drop_labels: tuple[str, ...] = ()) -> dict:
+        """The history with the parameters (and levels, or ``Solved`` levels and areas) set;
+        levers whose label starts with one of ``drop_labels`` removed (an event's
+        counterfactual)."""
+        spec, _, raw0, _ = self._state()
         raw = copy.deepcopy(raw0)
-        touched = set()
         for p in spec.parameters:
-            v = float(params[p.name])
-            if p.kind == "set":
-                set_path(raw, p.path, v)
-            elif p.kind == "origin_weight":
-                set_path(raw, p.path, v)
-                touched.add(p.path.rsplit(".", 1)[0])
-        for path in touched:
-            d = raw
-            for k in path.split("."):
-                d = d[k]
-            s = sum(d.values())
-            for k in d:
-                d[k] = d[k] / s
+            set_path(raw, p.path, float(params[p.name]))
+        if isinstance(levels, Solved):
+            if levels.attractiveness:
+                raw.setdefault("crossing", {})["attractiveness"] = {k: float(v) for k, v in levels.attractiveness.items()}
+            levels = levels.levels
+        if levels is not None:
+            for c, v in zip(CITIZENSHIPS, levels):
+                if c in raw["departures"]["by_citizenship"]:
+                    raw["departures"]["by_citizenship"][c]["level"] = float(v)
+        if drop_labels:
+            raw["policies"] = [p for p in raw.get("policies", [])
+                               if not str(p.get("label", "")).startswith(tuple(drop_labels))]
         raw["departures"]["scale"] = self.scale if scale is None else scale
         return raw
 
-    def factors(self, params: dict) -> list[tuple[list[str], tuple | None, float]]:
-        spec = self.spec
-        return [(spec.labels(p), months_of(spec, p), float(params[p.name]))
-                for p in spec.parameters if p.kind == "departures"]
-
-    def inputs(self, params: dict, scale: float | None = None):
+    def inputs(self, params: dict, scale: float | None = None, levels: np.ndarray | None = None,
+               drop_labels: tuple[str, ...] = ()):
         from sim.scenario.files import validate_raw
         from sim.scenario.inputs import Inputs
 
-        raw = self.raw_scenario(params, scale)
-        sc = validate_raw(raw, self.spec_path)
-        inp = Inputs.load(self.spec_path, scenario=sc)
-        month = inp.dates.to_period("M")
-        for labels, months, f in self.factors(params):
-            rows = np.ones(len(month), bool) if months is None else (month >= months[0]) & (month <= months[1])
-            cols = [CODE[c] for c in labels]
-            inp.departures[np.ix_(rows, cols)] *= f
-        return inp
+        raw = self.raw_scenario(params, scale, levels, drop_labels)
+        return Inputs.load(self.spec_path, scenario=validate_raw(raw, self.spec_path))
 
-    def simulate(self, params: dict, seeds: list[int] | None = None, scale: float | None = None) -> list[dict]:
+    def simulate(self, params: dict, seeds: list[int] | None = None, scale: float | None = None,
+                 levels: np.ndarray | None = None, drop_labels: tuple[str, ...] = ()) -> list[dict]:
+        """Statistics of each seed's run (at the levels given, not solved)."""
         from sim.studies.runner import simulate
 
         sc = self.scale if scale is None else scale
-        inp = self.inputs(params, sc)
-        out = []
-        for s in (self.seeds if seeds is None else seeds):
-            ts = simulate(inp, s).timeseries
-            out.append(self.observed.summarize(ts, sc))
-        return out
+        inp = self.inputs(params, sc, levels, drop_labels)
+        return [self.targets.summarize(simulate(inp, s).timeseries, sc) for s in (self.seeds if seeds is None else seeds)]
 
     def __call__(self, params: dict) -> dict:
+        """Mean statistics over the seeds with each citizenship's level solved; the level
+        factors are returned as ``level_factors``."""
         runs = self.simulate(dict(params))
-        return {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
+        mean = {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
+        f = self.targets.level_factors(mean)
+        return {**Targets.apply_levels(mean, f), "level_factors": f}
 
 
 class LatentModel:
@@ -124,53 +151,48 @@ class LatentModel:
         return self.model(to_natural(self.model.spec, dict(z)))
 
 
-def to_natural(spec: "Spec", z: dict) -> dict:
+def to_natural(spec: Spec, z: dict) -> dict:
     return {p.name: float(p.prior.from_latent(z[p.name])) for p in spec.parameters}
 
 
 def check_spec_against_scenario(model: CalibrationModel) -> None:
     """Apply prior centres and validate, so a bad path fails before any simulation."""
-    spec = model.spec
     from sim.scenario.files import validate_raw
 
-    for i, p in enumerate(spec.parameters):
-        if p.kind == "origin_weight":
-            c, node = p.path.split(".")[2], p.path.split(".")[4]
-            raw = model._state()[2]
-            origins = raw.get("departures", {}).get("by_citizenship", {}).get(c, {}).get("origins")
-            if origins is None:
-                raise InputError(model.spec_path, f"parameters.{i}.path", f"the scenario gives no origins for {c}")
-            if node not in origins:
-                raise InputError(model.spec_path, f"parameters.{i}.path", f"{node} is not an origin of {c} in the scenario")
+    spec = model.spec
     centre = {p.name: p.prior.centre() for p in spec.parameters}
-    try:
-        raw = model.raw_scenario(centre)
-    except (KeyError, IndexError, ValueError, TypeError) as exc:
-        raise InputError(model.spec_path, "parameters", f"bad path ({exc})") from None
+    for i, p in enumerate(spec.parameters):
+        try:
+            raw = model.raw_scenario({**centre})
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            raise InputError(model.spec_path, f"parameters.{i}.path", f"cannot set {p.path} ({exc})") from None
     try:
         validate_raw(raw, model.spec_path)
     except InputError as exc:
         field = exc.field
         for i, p in enumerate(spec.parameters):
-            if p.path and (p.path == field or p.path.startswith(field + ".") or field.startswith(p.path)):
+            if p.path == field or p.path.startswith(field + ".") or field.startswith(p.path):
                 raise InputError(model.spec_path, f"parameters.{i}.path ({p.path})", exc.message) from None
         raise InputError(model.spec_path, f"scenario field {field}", exc.message) from None
-    model.inputs(centre)  # network and schedule cross-checks
+    labels = {str(p.get("label", "")) for p in raw.get("policies", [])}
+    for i, e in enumerate(spec.events):
+        for j, pref in enumerate(e.labels):
+            if not any(lab.startswith(pref) for lab in labels):
+                raise InputError(model.spec_path, f"events.{i}.labels.{j}", f"no lever of the scenario has a label "
+                                                                             f"starting with {pref!r}")
+    model.inputs(centre)  # network and cross-checks
 
 
-def _verify_one(args):
-    spec_path, params, seed, scale = args
-    m = CalibrationModel(spec_path, scale=scale, seeds=[seed])
-    return m.simulate(params)[0]
+def _one(args):
+    spec_path, mask, params, levels, seed, scale, drop = args
+    m = CalibrationModel(spec_path, scale=scale, seeds=[seed], mask=mask)
+    return m.simulate(params, levels=levels, drop_labels=drop)[0]
 
 
-def simulate_many(spec_path: str, jobs: list[tuple[dict, int, float]], processes: int) -> list[dict]:
-    args = [(spec_path, p, s, sc) for p, s, sc in jobs]
+def simulate_many(spec_path: str, jobs: list[tuple], processes: int, mask: bool = False) -> list[dict]:
+    """Run jobs (params, levels, seed, scale, drop_labels) on ``processes`` worker processes."""
+    args = [(spec_path, mask, *j) for j in jobs]
     if processes <= 1 or len(args) == 1:
-        return [_verify_one(a) for a in args]
-    import multiprocessing
-
+        return [_one(a) for a in args]
     with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(_verify_one, args))
-
-
+        return list(pool.map(_one, args))

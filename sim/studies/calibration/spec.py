@@ -1,72 +1,52 @@
-"""The calibration file: what is fitted, with which priors, against which figures.
+"""The calibration file: what is estimated, with which priors, against which figures.
 
 Why a schema: like scenarios, a calibration file is checked by pydantic before anything
-runs, and every problem is one line naming the file and the field.
+runs, and every problem is one line naming the file and the field. It declares:
+
+- the scenario (the history of the estimation period) and the observed targets;
+- the shared parameters, each a dotted path into the scenario with a prior (ABC-SMC);
+  which of them are *response* parameters (they must be identified by the data);
+- the natural experiments: the citizenships, the months before and after, the observed
+  ratio, and the labels of the scenario's levers that make them (their counterfactual);
+- the masked estimate (an event's months left out, to see whether the others predict it);
+- how particles are simulated, the ABC budget, the verification and its criteria.
+
+Levels (each citizenship's potential departures) are not parameters of the ABC: for any
+shared parameters, departures scale linearly with the levels, so the level that matches
+a citizenship's two-year total is solved for each particle (``targets.level_factors``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
-from scipy import special
 
 from sim.citizenship import CODE
 from sim.errors import InputError
-from sim.schema import Strict, first_error, read_yaml_mapping
+from sim.schema import Prior, Strict, first_error, read_yaml_mapping
 
-FAMILIES = ("enc_total", "enc_citizenship", "enc_citizenship_relative", "enc_month", "enc_area",
-            "enc_component", "darien_total", "darien_month", "darien_nationality",
-            "rank_citizenship", "rank_darien")
+FAMILIES = ("cells", "months", "events", "darien_total", "darien_nationality", "areas", "component")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class Prior(Strict):
-    """A prior: uniform or log-uniform between ``low`` and ``high``."""
-
-    dist: Literal["uniform", "loguniform"] = "uniform"
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _order(self):
-        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.high <= self.low:
-            raise ValueError("high must be greater than low")
-        if self.dist == "loguniform" and self.low <= 0:
-            raise ValueError("a log-uniform prior needs low > 0")
-        return self
-
-    def from_latent(self, z: float | np.ndarray):
-        """Map a standard-normal variable to this prior: exactly uniform (or log-uniform) on
-        [low, high]. ABC runs in this unbounded space so that its perturbation kernel never
-        proposes outside the prior, and in a Gaussian one because pyabc's Gaussian kernel
-        density of a Gaussian sample is itself Gaussian: with a logistic latent prior the
-        importance weights prior/proposal of 16 parameters multiplied up and the first
-        generation kept an effective sample size of 9 of 200."""
-        u = special.ndtr(np.asarray(z, float))
-        if self.dist == "uniform":
-            return self.low + (self.high - self.low) * u
-        return np.exp(np.log(self.low) + (np.log(self.high) - np.log(self.low)) * u)
-
-    def centre(self) -> float:
-        return math.sqrt(self.low * self.high) if self.dist == "loguniform" else 0.5 * (self.low + self.high)
+def _month(v: str) -> str:
+    try:
+        return str(pd.Period(str(v), freq="M"))
+    except Exception:
+        raise ValueError(f"{v!r} is not a month (YYYY-MM)") from None
 
 
 class Parameter(Strict):
-    """One free parameter and how it enters the scenario."""
+    """One shared parameter: a dotted path into the scenario and its prior."""
 
     name: str = Field(description="identifier (letters, digits, _)")
-    kind: Literal["set", "origin_weight", "departures"] = "set"
-    path: str | None = Field(None, description="dotted path in the scenario (set, origin_weight)")
-    citizenships: list[str] | str | None = Field(None, description="departures: labels or a group name")
-    months: tuple[str, str] | None = Field(None, description="departures: first and last month (YYYY-MM), inclusive")
+    path: str = Field(description="dotted path in the scenario, e.g. behaviour.response.release_weight")
     prior: Prior
+    response: bool = Field(False, description="a response parameter: it must be identified (posterior width <= 0.5)")
     note: str = ""
 
     @field_validator("name")
@@ -76,66 +56,62 @@ class Parameter(Strict):
             raise ValueError(f"{v!r} is not an identifier (letters, digits, _)")
         return v
 
-    @field_validator("months")
+
+class Event(Strict):
+    """A natural experiment: the ratio after/before of its citizenships' encounters."""
+
+    name: str
+    citizenships: list[str] = Field(min_length=1, description="labels, or [ALL]")
+    before: str = Field(description="month before the event (YYYY-MM)")
+    after: str = Field(description="month after the event (YYYY-MM)")
+    kind: Literal["fall", "rise"] = Field(description="fall: within tolerance (absolute); rise: within a factor")
+    labels: list[str] = Field(min_length=1, description="label prefixes of the scenario's levers that make the event")
+
+    _m = field_validator("before", "after")(classmethod(lambda cls, v: _month(v)))
+
+    @field_validator("citizenships")
     @classmethod
-    def _months(cls, v):
-        if v is None:
-            return v
-        try:
-            a, b = pd.Period(v[0], freq="M"), pd.Period(v[1], freq="M")
-        except Exception:
-            raise ValueError("months must be two YYYY-MM strings") from None
-        if b < a:
-            raise ValueError("the last month is before the first")
+    def _labels(cls, v):
+        for c in v:
+            if c != "ALL" and c not in CODE:
+                raise ValueError(f"unknown citizenship {c!r}")
         return v
 
-    @model_validator(mode="after")
-    def _fields(self):
-        if self.kind in ("set", "origin_weight") and not self.path:
-            raise ValueError(f"a {self.kind!r} parameter needs a path")
-        if self.kind == "departures":
-            if not self.citizenships:
-                raise ValueError("a 'departures' parameter needs citizenships")
-            if self.path:
-                raise ValueError("a 'departures' parameter takes citizenships/months, not a path")
-        if self.kind == "origin_weight":
-            parts = self.path.split(".")
-            if len(parts) != 5 or parts[:2] != ["departures", "by_citizenship"] or parts[3] != "origins":
-                raise ValueError("an origin_weight path is departures.by_citizenship.<CITIZENSHIP>.origins.<node>")
-        return self
+
+class Mask(Strict):
+    """An event's months left out of an estimate (a prediction check)."""
+
+    event: str = Field(description="name of the event whose ratio the masked estimate predicts")
+    citizenships: list[str] = Field(min_length=1)
+    first: str
+    last: str
+
+    _m = field_validator("first", "last")(classmethod(lambda cls, v: _month(v)))
 
 
-class Windows(Strict):
-    """Date windows of the targets (inclusive)."""
+class Fit(Strict):
+    """Which observed figures the distance uses."""
 
-    encounters: tuple[dt.date, dt.date] = (dt.date(2022, 10, 1), dt.date(2023, 9, 30))
-    darien: tuple[dt.date, dt.date] = (dt.date(2023, 1, 1), dt.date(2023, 12, 31))
-    darien_partial: tuple[dt.date, dt.date] = (dt.date(2023, 1, 1), dt.date(2023, 8, 31))
+    first_month: str = "2021-10"
+    last_month: str = "2023-09"
+    darien_nationality_map: dict[str, dict[str, str]] = Field(default_factory=dict, description=(
+        "by period of Panama's table: model citizenship -> the label Panama counts it under "
+        "(e.g. '2023 Jan-Aug': {BRAZIL: HAITI}: Brazil-born children of Haitians counted as Haitian)"))
 
-
-class TargetFiles(Strict):
-    """Observed tables (relative to ``targets``); the formats of calibration/targets/."""
-
-    by_citizenship: str = "cbp_fy2023_by_citizenship.csv"
-    by_month: str = "cbp_fy2023_by_month.csv"
-    by_area: str = "cbp_fy2023_by_area.csv"
-    darien_monthly: str = "darien_2023_monthly.csv"
-    darien_by_nationality: str = "darien_2023_by_nationality.csv"
-    holdout_citizenship_area: str | None = Field("cbp_fy2023_by_citizenship_area.csv",
-                                                 description="held out: not used in the fit, predicted in the report")
+    _m = field_validator("first_month", "last_month")(classmethod(lambda cls, v: _month(v)))
 
 
 class Simulation(Strict):
     """How each particle is simulated."""
 
-    scale: Annotated[float, Field(gt=0, le=1)] = 0.1
+    scale: Annotated[float, Field(gt=0, le=1)] = 0.05
     seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [1000], min_length=1)
 
 
 class ABC(Strict):
     population_size: Annotated[int, Field(ge=2)] = 200
-    max_generations: Annotated[int, Field(ge=1)] = 12
-    max_walltime_minutes: Annotated[float, Field(gt=0)] = 45.0
+    max_generations: Annotated[int, Field(ge=1)] = 8
+    max_walltime_minutes: Annotated[float, Field(gt=0)] = 120.0
     max_simulations: Annotated[int, Field(ge=1)] | None = None
     min_epsilon: Annotated[float, Field(ge=0)] = 0.0
     proposal_scaling: Annotated[float, Field(gt=0)] = Field(
@@ -146,68 +122,69 @@ class ABC(Strict):
 
 
 class Verify(Strict):
-    """Check of the point estimate and posterior-predictive bands in the report."""
+    """Check of the point estimate: levels refined, then several seeds at full scale."""
 
+    level_iterations: Annotated[int, Field(ge=0)] = 3
     seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: list(range(1, 11)), min_length=1)
     scale: Annotated[float, Field(gt=0, le=1)] = 1.0
+    counterfactual_scale: Annotated[float, Field(gt=0, le=1)] = 0.2
     predictive_draws: Annotated[int, Field(ge=0)] = 30
-    predictive_scale: Annotated[float, Field(gt=0, le=1)] = 0.1
-    candidates: list[Literal["median", "mean", "best"]] = Field(
-        default_factory=lambda: ["median", "best"],
-        description="point estimates tried; the one meeting most criteria (then lowest distance) is written")
+    predictive_scale: Annotated[float, Field(gt=0, le=1)] = 0.05
 
 
 class Quick(Strict):
     """Overrides for --quick (a smoke run)."""
 
-    population_size: Annotated[int, Field(ge=2)] = 12
+    population_size: Annotated[int, Field(ge=2)] = 8
     max_generations: Annotated[int, Field(ge=1)] = 2
-    max_walltime_minutes: Annotated[float, Field(gt=0)] = 2.0
+    max_walltime_minutes: Annotated[float, Field(gt=0)] = 3.0
     scale: Annotated[float, Field(gt=0, le=1)] = 0.02
-    verify_seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [1, 2], min_length=1)
-    verify_scale: Annotated[float, Field(gt=0, le=1)] = 0.1
-    predictive_draws: Annotated[int, Field(ge=0)] = 4
+    verify_seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [1], min_length=1)
+    verify_scale: Annotated[float, Field(gt=0, le=1)] = 0.05
+    predictive_draws: Annotated[int, Field(ge=0)] = 2
 
 
 class Acceptance(Strict):
-    """Criteria the calibrated baseline must meet (mean over the verify seeds)."""
+    """Criteria the estimate must meet (mean over the verify seeds)."""
 
-    total_rel: float = 0.03
-    named_rel: dict[str, float] = Field(default_factory=lambda: {"CHINA": 0.10})
-    citizenship_l1: float = 0.10
-    citizenship_spearman: float = 0.95
-    month_pearson: float = 0.8
-    month_l1: float = 0.15
-    darien_total_rel: float = 0.05
-    darien_month_pearson: float = 0.8
-    darien_top: list[str] = Field(default_factory=lambda: ["VENEZUELA", "ECUADOR", "HAITI", "CHINA"])
+    fy_total_rel: float = 0.05
+    cells_l1: float = 0.30
+    month_pearson: float = 0.85
+    darien_total_rel: float = 0.10
+    darien_top: int = 3
+    darien_rank: dict[str, int] = Field(default_factory=lambda: {"CHINA": 4}, description="nationality -> rank in 2023")
+    fall_tolerance: float = 0.15
+    rise_factor: float = 1.5
+    counterfactual_share: float = Field(0.5, description="without its levers an event's ratio lies at least this share "
+                                                         "of the way from the observed one to 1")
+    response_width: float = 0.5
+    area_l1: dict[int, float] = Field(default_factory=lambda: {2022: 0.40, 2023: 0.35},
+                                      description="fiscal year -> bound on citizenship x area sum|sim-obs|/sum obs")
+    area_factor: float = Field(1.5, description="every area within this factor of its observed total (last fiscal year)")
+    port_share_points: float = Field(0.03, description="Field Operations share within this (last fiscal year)")
 
 
 class Outputs(Strict):
-    """Files written next to the calibration file (in --out with --quick)."""
+    """Files written next to the calibration file (into --out with --quick)."""
 
-    params: str = "fy2023_params.yaml"
-    departures: str = "fy2023_departures.csv"
+    params: str = "fy2022_fy2023_params.yaml"
     report: str = "REPORT.md"
     plots: str = "plots"
+    posterior: str = "fy2022_fy2023_posterior.parquet"
 
 
 class Spec(Strict):
-    """A calibration: base scenario, targets, free parameters, distance, ABC settings."""
+    """A calibration: scenario, targets, shared parameters, events, ABC settings."""
 
     name: str
     description: str = ""
-    scenario: str = Field(description="base scenario (hand-set values; the priors are centred on them)")
-    departures_file: str = Field(description="prior departure schedule that 'departures' parameters multiply")
+    scenario: str = Field(description="the history scenario (its levels and estimated values are overwritten)")
     targets: str = Field(description="folder of observed tables")
-    target_files: TargetFiles = TargetFiles()
-    windows: Windows = Windows()
-    darien_nationality_map: dict[str, str] = Field(
-        default_factory=dict, description="model citizenship -> label it has in Panama's Darién figures")
-    fixed: dict[str, Any] = Field(default_factory=dict, description="dotted path -> value, applied before the parameters")
-    groups: dict[str, list[str]] = Field(default_factory=dict)
+    fit: Fit = Fit()
     parameters: list[Parameter] = Field(min_length=1)
     weights: dict[str, Annotated[float, Field(ge=0)]]
+    events: list[Event] = Field(default_factory=list)
+    mask: Mask | None = None
     simulation: Simulation = Simulation()
     abc: ABC = ABC()
     verify: Verify = Verify()
@@ -226,35 +203,20 @@ class Spec(Strict):
             raise ValueError("at least one weight must be positive")
         return v
 
-    @field_validator("groups")
-    @classmethod
-    def _groups(cls, v):
-        for g, labels in v.items():
-            for c in labels:
-                if c not in CODE:
-                    raise ValueError(f"{g}: unknown citizenship {c!r}")
-        return v
-
     @model_validator(mode="after")
     def _cross(self):
-        seen = set()
-        for i, p in enumerate(self.parameters):
-            if p.name in seen:
-                raise ValueError(f"parameters.{i}: duplicate name {p.name!r}")
-            seen.add(p.name)
-            if p.kind == "departures":
-                cits = p.citizenships
-                if isinstance(cits, str):
-                    if cits not in self.groups:
-                        raise ValueError(f"parameters.{i}.citizenships: unknown group {cits!r}")
-                else:
-                    for c in cits:
-                        if c not in CODE:
-                            raise ValueError(f"parameters.{i}.citizenships: unknown citizenship {c!r}")
+        names = [p.name for p in self.parameters]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"parameters: duplicate names {sorted(dup)}")
+        events = [e.name for e in self.events]
+        if self.mask is not None and self.mask.event not in events:
+            raise ValueError(f"mask.event: no event named {self.mask.event!r}")
         return self
 
-    def labels(self, p: Parameter) -> list[str]:
-        return list(self.groups[p.citizenships]) if isinstance(p.citizenships, str) else list(p.citizenships)
+    @property
+    def response_parameters(self) -> list[Parameter]:
+        return [p for p in self.parameters if p.response]
 
 
 def load_spec(path: str | Path) -> tuple[Spec, Path]:
@@ -264,22 +226,10 @@ def load_spec(path: str | Path) -> tuple[Spec, Path]:
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
-        error = first_error(exc, path, "calibration")
-        # cross-parameter checks name the parameter in their message: move it into the field
-        m = re.match(r"(parameters\.\d+)(?:\.(\w+))?: (.*)", error.message)
-        if m and error.field == "calibration":
-            error = InputError(path, m.group(1) + (f".{m.group(2)}" if m.group(2) else ""), m.group(3))
-        raise error from None
+        raise first_error(exc, path, "calibration") from None
     base = path.parent.resolve()
-    for field, value in (("scenario", spec.scenario), ("departures_file", spec.departures_file)):
-        if not (base / value).is_file():
-            raise InputError(path, field, f"file not found: {value}")
-    tdir = base / spec.targets
-    if not tdir.is_dir():
+    if not (base / spec.scenario).is_file():
+        raise InputError(path, "scenario", f"file not found: {spec.scenario}")
+    if not (base / spec.targets).is_dir():
         raise InputError(path, "targets", f"folder not found: {spec.targets}")
-    for field, value in spec.target_files.model_dump().items():
-        if value is not None and not (tdir / value).is_file():
-            raise InputError(path, f"target_files.{field}", f"file not found: {tdir / value}")
     return spec, base
-
-

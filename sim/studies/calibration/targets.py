@@ -1,12 +1,20 @@
 """The observed figures as summary statistics, the same statistics of a run, and distances.
 
-Why together: a target and the reduction of a run that is compared with it must agree
-on windows, labels and units; both are defined here, from the observed tables (read by
+Why together: a target and the reduction of a run compared with it must agree on
+months, labels and units; both are built here, from the observed tables (read by
 ``sim.outcomes.observed``) and a run's table (reduced by ``sim.outcomes.table``).
+
+Statistics are kept by citizenship, so that levels can be applied after the run: a
+citizenship's encounters and Darién crossings are proportional to its level for fixed
+shared parameters (``level_factors``, ``apply_levels``). The distance is a weighted sum
+of families: month x citizenship cells (Flee's sum |sim - obs| / sum obs), monthly
+totals and event ratios on a log scale, Darién totals and nationalities.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,129 +24,24 @@ from sim.citizenship import CITIZENSHIPS, CODE
 from sim.errors import InputError
 from sim.outcomes.observed import Observed
 from sim.outcomes.table import RunTable
-from sim.outcomes.windows import Window
-from sim.studies.calibration.spec import Spec
+from sim.outcomes.windows import Window, fiscal_year
+from sim.studies.calibration.spec import Event, Spec
+
+NC = len(CITIZENSHIPS)
 
 
-class Targets:
-    """The observed tables as the summary statistics the model is compared with."""
+@dataclass
+class DarienPeriod:
+    """One of Panama's tables: a period, its total, and its nationalities (if given)."""
 
-    def __init__(self, spec: Spec, base: Path, spec_path: Path):
-        t = base / spec.targets
-        f = spec.target_files
-        self.spec = spec
-        observed = Observed(t)
-
-        def read(name, cols):
-            d = observed.read(name, tuple(cols))
-            if d is None:
-                raise InputError(t / name, "", "file not found")
-            return d
-
-        cit = read(f.by_citizenship, ["citizenship", "encounters"])
-        for c in cit["citizenship"]:
-            if c not in CODE:
-                raise InputError(t / f.by_citizenship, "citizenship", f"unknown citizenship {c!r}")
-        self.citizenships = list(cit["citizenship"])
-        mon = read(f.by_month, ["month", "encounters"])
-        self.months = [str(pd.Period(m, freq="M")) for m in mon["month"]]
-        area = read(f.by_area, ["area", "component", "encounters"])
-        self.areas = list(area["area"])
-        self.area_component = dict(zip(area["area"], area["component"]))
-        self.components = sorted(set(area["component"]))
-        comp = area.groupby("component")["encounters"].sum().reindex(self.components)
-        dm = read(f.darien_monthly, ["month", "crossings"])
-        self.darien_months = [str(pd.Period(m, freq="M")) for m in dm["month"]]
-        dn = read(f.darien_by_nationality, ["nationality", "period", "crossings"])
-        periods = list(dict.fromkeys(dn["period"]))
-        full = [p for p in periods if "full" in p.lower()]
-        part = [p for p in periods if p not in full]
-        self.full_period = full[0] if full else None
-        self.part_period = part[0] if part else None
-        nmap = spec.darien_nationality_map
-
-        def block(period):
-            if period is None:
-                return [], np.zeros(0), None
-            d = dn[dn["period"] == period]
-            tot = d.loc[d["nationality"] == "TOTAL", "crossings"]
-            d = d[d["nationality"] != "TOTAL"]
-            groups: dict[str, float] = {}
-            for n, v in zip(d["nationality"], d["crossings"]):
-                g = self.darien_group(n, nmap, observed=True)
-                groups[g] = groups.get(g, 0.0) + float(v)
-            return list(groups), np.array(list(groups.values())), (float(tot.iloc[0]) if len(tot) else None)
-
-        self.dar_full_labels, dar_full, full_total = block(self.full_period)
-        self.dar_part_labels, dar_part, _ = block(self.part_period)
-        self.darien_total = full_total if full_total is not None else float(dm["crossings"].sum())
-        self.stats = {
-            "enc_citizenship": cit["encounters"].to_numpy(float),
-            "enc_month": mon["encounters"].to_numpy(float),
-            "enc_area": area["encounters"].to_numpy(float),
-            "enc_component": comp.to_numpy(float),
-            "darien_month": dm["crossings"].to_numpy(float),
-            "darien_full": dar_full.astype(float),
-            "darien_part": dar_part.astype(float),
-            "darien_total": np.array([self.darien_total]),
-        }
-        self.holdout = None
-        if f.holdout_citizenship_area:
-            self.holdout = read(f.holdout_citizenship_area, ["citizenship", "area", "encounters"])
-
-    def darien_group(self, label: str, nmap: dict, observed: bool = False) -> str:
-        """Panama's label for a model citizenship (or a Panama label itself)."""
-        if not observed:
-            label = nmap.get(label, label)
-        return label if (label in CODE or not observed) else "OTHER"
-
-    # ------------------------------------------------------------------ from a run
-    def summarize(self, ts: pd.DataFrame, scale: float) -> dict[str, np.ndarray]:
-        """Summary statistics of one run's timeseries (counts scaled by 1/scale)."""
-        w = self.spec.windows
-        table = RunTable(ts)
-        enc_w = Window(*w.encounters, "encounters")
-        k = 1.0 / scale
-        by_cit = table.sum(("nationality",), metric="encounters", window=enc_w)
-        by_mon = table.sum(("month",), metric="encounters", window=enc_w)
-        by_mon.index = by_mon.index.astype(str)
-        by_area = table.sum(("place",), metric="encounters", window=enc_w)
-        comp = pd.Series(self.area_component).reindex(by_area.index)
-        by_comp = by_area.groupby(comp).sum().reindex(self.components, fill_value=0)
-        dm = table.sum(("month",), metric="darien_crossings")
-        dm.index = dm.index.astype(str)
-        full_w, part_w = Window(*w.darien, "darien"), Window(*w.darien_partial, "darien partial")
-        full = table.sum(("nationality",), metric="darien_crossings", window=full_w)
-        part = table.sum(("nationality",), metric="darien_crossings", window=part_w)
-        nmap = self.spec.darien_nationality_map
-        out = {
-            "enc_citizenship": by_cit.reindex(self.citizenships, fill_value=0).to_numpy(float) * k,
-            "enc_month": by_mon.reindex(self.months, fill_value=0).to_numpy(float) * k,
-            "enc_area": by_area.reindex(self.areas, fill_value=0).to_numpy(float) * k,
-            "enc_component": by_comp.to_numpy(float) * k,
-            "darien_month": dm.reindex(self.darien_months, fill_value=0).to_numpy(float) * k,
-            "darien_total": np.array([full.sum() * k], float),
-        }
-        fg = full.groupby(full.index.map(lambda c: nmap.get(c, c))).sum() * k
-        pg = part.groupby(part.index.map(lambda c: nmap.get(c, c))).sum() * k
-        # model labels not named in Panama's Jan-Aug table fall into its OTHER
-        pg_named = pg.reindex([l for l in self.dar_part_labels if l != "OTHER"], fill_value=0)
-        other = pg.sum() - pg_named.sum()
-        part_vals = [other if l == "OTHER" else pg_named.get(l, 0.0) for l in self.dar_part_labels]
-        out["darien_full"] = fg.reindex(self.dar_full_labels, fill_value=0).to_numpy(float)
-        out["darien_part"] = np.array(part_vals, float)
-        # every named model group, for the top-four check (OTHER is not a nationality)
-        named = fg.drop("OTHER", errors="ignore").sort_values(ascending=False)
-        out["darien_ranked"] = np.array([CODE.get(l, -1) for l in named.index[:8]] + [-1] * (8 - min(8, len(named))), float)
-        out["darien_ranked_values"] = np.r_[named.to_numpy(float)[:8], np.zeros(8 - min(8, len(named)))]
-        if self.holdout is not None:
-            ca = table.sum(("nationality", "place"), metric="encounters", window=enc_w) * k
-            idx = pd.MultiIndex.from_frame(self.holdout[["citizenship", "area"]])
-            out["holdout_cit_area"] = ca.reindex(idx, fill_value=0).to_numpy(float)
-        return out
+    name: str
+    window: Window
+    total: float
+    labels: list[str]           # Panama's labels, model citizenships or OTHER
+    counts: np.ndarray          # observed by label
+    to_label: np.ndarray        # model citizenship -> index in labels
 
 
-# ====================================================================== distance
 def rel_l1(sim: np.ndarray, obs: np.ndarray) -> float:
     """Flee's relative difference: sum |sim - obs| / sum obs."""
     sim, obs = np.asarray(sim, float), np.asarray(obs, float)
@@ -146,99 +49,211 @@ def rel_l1(sim: np.ndarray, obs: np.ndarray) -> float:
     return float(np.abs(sim - obs).sum() / s) if s > 0 else float(np.abs(sim).sum() > 0)
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 2 or np.all(a == a[0]) or np.all(b == b[0]):
-        return 0.0
-    return float(spearmanr(a, b).statistic)
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
+def pearson(a, b) -> float:
     a, b = np.asarray(a, float), np.asarray(b, float)
     if len(a) < 2 or a.std() == 0 or b.std() == 0:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
 
 
-class FitDistance:
-    """Weighted sum of target-family distances (picklable; pyabc calls it as d(x, x0))."""
+def log_ratio(a: float, b: float) -> float:
+    return float(abs(np.log(max(a, 1e-9) / max(b, 1e-9))))
 
-    def __init__(self, weights: dict[str, float], relative_min: float = 10_000.0):
-        self.weights = {k: float(v) for k, v in weights.items() if v > 0}
-        self.relative_min = relative_min
 
-    def families(self, x: dict, x0: dict) -> dict[str, float]:
-        f = {}
-        ce, co = x["enc_citizenship"], x0["enc_citizenship"]
-        f["enc_total"] = abs(ce.sum() - co.sum()) / co.sum()
-        f["enc_citizenship"] = rel_l1(ce, co)
-        big = co >= self.relative_min
-        f["enc_citizenship_relative"] = float(np.mean(np.abs(ce[big] - co[big]) / co[big])) if big.any() else 0.0
-        f["enc_month"] = rel_l1(x["enc_month"], x0["enc_month"])
-        f["enc_area"] = rel_l1(x["enc_area"], x0["enc_area"])
-        f["enc_component"] = rel_l1(x["enc_component"], x0["enc_component"])
-        f["darien_total"] = abs(x["darien_total"][0] - x0["darien_total"][0]) / x0["darien_total"][0]
-        f["darien_month"] = rel_l1(x["darien_month"], x0["darien_month"])
-        parts = [rel_l1(x[k], x0[k]) for k in ("darien_full", "darien_part") if len(x0[k])]
-        f["darien_nationality"] = float(np.mean(parts)) if parts else 0.0
-        f["rank_citizenship"] = 1.0 - spearman(ce, co)
-        ranks = [1.0 - spearman(x[k], x0[k]) for k in ("darien_full", "darien_part") if len(x0[k]) >= 2]
-        f["rank_darien"] = float(np.mean(ranks)) if ranks else 0.0
+class Targets:
+    """Observed statistics, and the same statistics of a run."""
+
+    def __init__(self, spec: Spec, base: Path, mask: bool = False):
+        self.spec = spec
+        self.folder = base / spec.targets
+        obs = Observed(self.folder)
+        f = spec.fit
+        self.months = [str(p) for p in pd.period_range(f.first_month, f.last_month, freq="M")]
+        table = obs.read("cbp_encounters_by_month_citizenship.csv", ("month", "citizenship", "encounters"))
+        if table is None:
+            raise InputError(self.folder, "cbp_encounters_by_month_citizenship.csv", "file not found")
+        cells = table.groupby(["month", "citizenship"])["encounters"].sum().unstack(fill_value=0)
+        missing = [m for m in self.months if m not in cells.index]
+        if missing:
+            raise InputError(self.folder / "cbp_encounters_by_month_citizenship.csv", "month",
+                             f"no observed encounters for {missing[0]} (fit.first_month..fit.last_month)")
+        self.cells = cells.reindex(index=self.months, columns=list(CITIZENSHIPS), fill_value=0).to_numpy(float)
+        self.window = Window(pd.Period(f.first_month, freq="M").start_time.date(),
+                             pd.Period(f.last_month, freq="M").end_time.date(), "fit")
+        self.fiscal_years = sorted({int(m[:4]) + (int(m[5:]) >= 10) for m in self.months})
+        self.weight = np.ones_like(self.cells)  # 0 for masked cells
+        self.masked_event = None
+        if mask and spec.mask is not None:
+            mk = spec.mask
+            rows = [i for i, m in enumerate(self.months) if mk.first <= m <= mk.last]
+            cols = [CODE[c] for c in mk.citizenships]
+            self.weight[np.ix_(rows, cols)] = 0.0
+            self.masked_event = mk.event
+        self.darien = self._darien_periods(obs)
+        self.areas, self.area_cells, self.area_is_port = self._areas(obs)
+        dm = obs.darien_monthly()
+        self.darien_months = [] if dm is None else [str(m) for m in dm["month"]]
+        self.darien_monthly = np.zeros(0) if dm is None else dm["crossings"].to_numpy(float)
+        self.events = list(spec.events)
+
+    def _areas(self, obs: Observed):
+        """Encounters by citizenship and border area, per fiscal year of the fit."""
+        df = obs.read("cbp_encounters_by_citizenship_area.csv", ("fiscal_year", "citizenship", "area", "component",
+                                                                  "encounters"))
+        if df is None:
+            return [], {}, np.zeros(0, bool)
+        areas = sorted(df["area"].unique())
+        is_port = np.array([df.loc[df["area"] == a, "component"].iloc[0] == "Office of Field Operations" for a in areas])
+        cells = {}
+        for y in self.fiscal_years:
+            d = df[df["fiscal_year"] == y]
+            if len(d):
+                cells[y] = (d.groupby(["citizenship", "area"])["encounters"].sum().unstack(fill_value=0)
+                            .reindex(index=list(CITIZENSHIPS), columns=areas, fill_value=0).to_numpy(float))
+        return areas, cells, is_port
+
+    def margins_only(self, year: int) -> np.ndarray:
+        """The citizenship x area table a prediction from the observed margins alone makes
+        (every citizenship spread over the areas like all encounters)."""
+        o = self.area_cells[year]
+        return np.outer(o.sum(axis=1), o.sum(axis=0) / o.sum())
+
+    def _darien_periods(self, obs: Observed) -> list[DarienPeriod]:
+        nat = obs.darien_by_nationality()
+        out = []
+        if nat is None:
+            return out
+        for name, d in nat.groupby("period", sort=False):
+            start, end = dt.date.fromisoformat(d["start"].iloc[0]), dt.date.fromisoformat(d["end"].iloc[0])
+            if start < self.window.start or end > self.window.end:
+                continue  # outside the fitted period (e.g. 2021)
+            total = d.loc[d["nationality"] == "TOTAL", "crossings"]
+            named = d[d["nationality"] != "TOTAL"]
+            labels, counts = [], []
+            for lab, v in zip(named["nationality"], named["crossings"]):
+                lab = lab if lab in CODE else "OTHER"  # Bangladesh, Nepal...: the model's OTHER
+                if lab in labels:
+                    counts[labels.index(lab)] += float(v)
+                else:
+                    labels.append(lab)
+                    counts.append(float(v))
+            if not labels:  # a total only: one label for everyone
+                labels, counts = ["TOTAL"], [float(total.iloc[0])]
+            elif "OTHER" not in labels:
+                labels.append("OTHER")
+                counts.append(0.0)
+            cmap = self.spec.fit.darien_nationality_map.get(name, {})
+            other = labels.index("OTHER") if "OTHER" in labels else 0
+            to_label = np.array([labels.index(cmap.get(c, c)) if cmap.get(c, c) in labels else other
+                                 for c in CITIZENSHIPS])
+            out.append(DarienPeriod(name, Window(start, end, name),
+                                    float(total.iloc[0]) if len(total) else float(sum(counts)),
+                                    labels, np.array(counts), to_label))
+        return out
+
+    # ------------------------------------------------------------------ a run
+    def summarize(self, ts: pd.DataFrame, scale: float) -> dict[str, np.ndarray]:
+        """A run's statistics by citizenship, counts read at full scale (divided by ``scale``)."""
+        table = RunTable(ts)
+        enc = table.sum(("month", "nationality"), metric="encounters", window=self.window, scale=scale)
+        enc = enc.unstack(fill_value=0.0) if len(enc) else pd.DataFrame()
+        enc.index = [str(pd.Period(m, freq="M")) for m in enc.index]
+        out = {"cells": enc.reindex(index=self.months, columns=list(CITIZENSHIPS), fill_value=0.0).to_numpy(float)}
+        for i, p in enumerate(self.darien):
+            s = table.sum(("nationality",), metric="darien_crossings", window=p.window, scale=scale)
+            out[f"darien_{i}"] = s.reindex(list(CITIZENSHIPS), fill_value=0.0).to_numpy(float)
+        for y in self.area_cells:
+            s = table.sum(("nationality", "place"), metric="encounters", window=fiscal_year(y), scale=scale)
+            s = s.unstack(fill_value=0.0) if len(s) else pd.DataFrame()
+            out[f"areas_{y}"] = s.reindex(index=list(CITIZENSHIPS), columns=self.areas, fill_value=0.0).to_numpy(float)
+        if self.darien_months:
+            w = Window(pd.Period(self.darien_months[0], freq="M").start_time.date(),
+                       pd.Period(self.darien_months[-1], freq="M").end_time.date(), "darien months")
+            dm = table.sum(("month", "nationality"), metric="darien_crossings", window=w, scale=scale)
+            dm = dm.unstack(fill_value=0.0) if len(dm) else pd.DataFrame()
+            dm.index = [str(pd.Period(m, freq="M")) for m in dm.index]
+            out["darien_months"] = dm.reindex(index=self.darien_months, columns=list(CITIZENSHIPS),
+                                              fill_value=0.0).to_numpy(float)
+        return out
+
+    def level_factors(self, stats: dict) -> np.ndarray:
+        """Per citizenship, observed over simulated encounters of the fitted months (masked
+        cells left out): the change of level that matches its total."""
+        obs = (self.cells * self.weight).sum(axis=0)
+        sim = (stats["cells"] * self.weight).sum(axis=0)
+        # a citizenship the run did not sample at all grows tenfold a round until it shows
+        return np.where((sim > 0) & (obs > 0), obs / np.maximum(sim, 1e-12), np.where(obs > 0, 10.0, 1.0))
+
+    @staticmethod
+    def apply_levels(stats: dict, factors: np.ndarray) -> dict:
+        """The statistics with every citizenship's counts multiplied by its level factor
+        (citizenships are the last axis, or the first for the area tables)."""
+        return {k: (v * factors[:, None] if k.startswith("areas_") else v * factors) for k, v in stats.items()}
+
+    # ------------------------------------------------------------------ derived figures
+    def ratio(self, cells: np.ndarray, e: Event) -> float:
+        cols = list(range(NC)) if e.citizenships == ["ALL"] else [CODE[c] for c in e.citizenships]
+        b, a = cells[self.months.index(e.before), cols].sum(), cells[self.months.index(e.after), cols].sum()
+        return float(a / b) if b > 0 else float("nan")
+
+    def observed_ratio(self, e: Event) -> float:
+        return self.ratio(self.cells, e)
+
+    def darien_by_label(self, stats: dict, i: int) -> np.ndarray:
+        p = self.darien[i]
+        out = np.zeros(len(p.labels))
+        np.add.at(out, p.to_label, stats[f"darien_{i}"])
+        return out
+
+    def fiscal_totals(self, cells: np.ndarray) -> dict[int, float]:
+        out = {}
+        for y in self.fiscal_years:
+            w = fiscal_year(y)
+            rows = [i for i, m in enumerate(self.months) if w.start <= pd.Period(m, freq="M").start_time.date() <= w.end]
+            out[y] = float(cells[rows].sum())
+        return out
+
+    # ------------------------------------------------------------------ distance
+    def families(self, stats: dict) -> dict[str, float]:
+        """Distance per family for statistics already at their levels."""
+        s, o, w = stats["cells"], self.cells, self.weight
+        f = {"cells": rel_l1(s * w, o * w)}
+        sm, om = (s * w).sum(axis=1), (o * w).sum(axis=1)
+        f["months"] = float(np.mean([log_ratio(a, b) for a, b in zip(sm, om)]))
+        ev = [log_ratio(self.ratio(s, e), self.observed_ratio(e)) for e in self.events if e.name != self.masked_event]
+        f["events"] = float(np.mean(ev)) if ev else 0.0
+        tot, nat = [], []
+        for i, p in enumerate(self.darien):
+            by = self.darien_by_label(stats, i)
+            tot.append(log_ratio(by.sum(), p.total))
+            if len(p.labels) > 1:
+                nat.append(rel_l1(by, p.counts))
+        f["darien_total"] = float(np.mean(tot)) if tot else 0.0
+        f["darien_nationality"] = float(np.mean(nat)) if nat else 0.0
+        area, port = [], []
+        for y, o in self.area_cells.items():
+            sim = stats.get(f"areas_{y}")
+            if sim is None:
+                continue
+            area.append(rel_l1(sim, o))
+            port.append(abs(self.port_share(sim) - self.port_share(o)))
+        f["areas"] = float(np.mean(area)) if area else 0.0
+        f["component"] = float(np.mean(port)) if port else 0.0
         return f
 
-    def __call__(self, x: dict, x0: dict, *args, **kwargs) -> float:
-        f = self.families(x, x0)
+    def port_share(self, area_table: np.ndarray) -> float:
+        """Share of encounters at ports (Field Operations) in a citizenship x area table."""
+        tot = area_table.sum()
+        return float(area_table[:, self.area_is_port].sum() / tot) if tot > 0 else 0.0
+
+
+class FitDistance:
+    """Weighted sum of family distances (picklable; pyabc calls it as d(x, x0))."""
+
+    def __init__(self, targets: Targets):
+        self.targets = targets
+        self.weights = {k: float(v) for k, v in targets.spec.weights.items() if v > 0}
+
+    def __call__(self, x: dict, x0: dict | None = None, *args, **kwargs) -> float:
+        f = self.targets.families(x)
         return float(sum(w * f[k] for k, w in self.weights.items()))
-
-
-def criteria(spec: Spec, obs: Targets, mean: dict) -> list[dict]:
-    """Acceptance checks on the mean summary statistics of several seeds."""
-    acc, o = spec.acceptance, obs.stats
-    rows = []
-
-    def add(name, value, target, ok, fmt="{:.3f}"):
-        rows.append({"criterion": name, "value": fmt.format(value) if isinstance(value, float) else str(value),
-                     "target": target, "ok": bool(ok)})
-
-    tot, tobs = mean["enc_citizenship"].sum(), o["enc_citizenship"].sum()
-    add("Encounters, total", f"{tot:,.0f} ({tot / tobs - 1:+.1%})", f"{tobs:,.0f} ± {acc.total_rel:.0%}",
-        abs(tot / tobs - 1) <= acc.total_rel)
-    for c, r in acc.named_rel.items():
-        if c in obs.citizenships:
-            i = obs.citizenships.index(c)
-            v, ob = mean["enc_citizenship"][i], o["enc_citizenship"][i]
-            add(f"Encounters, {c}", f"{v:,.0f} ({v / ob - 1:+.1%})", f"{ob:,.0f} ± {r:.0%}", abs(v / ob - 1) <= r)
-    l1 = rel_l1(mean["enc_citizenship"], o["enc_citizenship"])
-    add("By citizenship: sum|sim-obs|/sum obs", l1, f"≤ {acc.citizenship_l1}", l1 <= acc.citizenship_l1)
-    sp = spearman(mean["enc_citizenship"], o["enc_citizenship"])
-    add(f"By citizenship: Spearman ({len(obs.citizenships)})", sp, f"≥ {acc.citizenship_spearman}", sp >= acc.citizenship_spearman)
-    pm = pearson(mean["enc_month"], o["enc_month"])
-    add("By month: Pearson", pm, f"≥ {acc.month_pearson}", pm >= acc.month_pearson)
-    lm = rel_l1(mean["enc_month"], o["enc_month"])
-    add("By month: sum|sim-obs|/sum obs", lm, f"≤ {acc.month_l1}", lm <= acc.month_l1)
-    dtot, dobs = mean["darien_total"][0], o["darien_total"][0]
-    add("Darién 2023 total", f"{dtot:,.0f} ({dtot / dobs - 1:+.1%})", f"{dobs:,.0f} ± {acc.darien_total_rel:.0%}",
-        abs(dtot / dobs - 1) <= acc.darien_total_rel)
-    dp = pearson(mean["darien_month"], o["darien_month"])
-    add("Darién by month: Pearson", dp, f"≥ {acc.darien_month_pearson}", dp >= acc.darien_month_pearson)
-    ranked = sorted(((v, c) for c, v in mean["darien_named"].items()), reverse=True)
-    top = [c for _, c in ranked[: len(acc.darien_top)]]
-    add("Darién top nationalities (order)", ", ".join(top), ", ".join(acc.darien_top), top == list(acc.darien_top))
-    return rows
-
-
-def mean_stats(runs: list[dict]) -> dict:
-    keys = [k for k in runs[0] if k not in ("darien_ranked", "darien_ranked_values")]
-    m = {k: np.mean([r[k] for r in runs], axis=0) for k in keys}
-    named: dict[str, float] = {}
-    for r in runs:
-        for code, v in zip(r["darien_ranked"], r["darien_ranked_values"]):
-            if code >= 0:
-                c = CITIZENSHIPS[int(code)]
-                named[c] = named.get(c, 0.0) + v / len(runs)
-    m["darien_named"] = named
-    return m
-
-

@@ -15,7 +15,7 @@ from sim.studies.sweep.run import run_sweep
 def cmd_sweep(a) -> int:
     t0 = time.perf_counter()
     stats = run_sweep(a.sweep, a.out, workers=a.workers, scheduler=a.scheduler, retry_failed=a.retry_failed,
-                      progress=not a.quiet)
+                      progress=not a.quiet, posterior_draws=a.posterior_draws)
     runs = pd.read_parquet(Path(a.out) / "runs.parquet")
     n_ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
     n_failed = int((runs["status"] != "ok").sum()) if len(runs) else 0
@@ -49,6 +49,9 @@ def add_parser(subparsers) -> None:
     g.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="address of an existing Dask scheduler (e.g. a dask-jobqueue SLURMCluster)")
     p.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
+    p.add_argument("--posterior-draws", action="store_true",
+                   help="replicate i of every design point also takes posterior draw i of the base scenario "
+                        "(as posterior_draws: true in the sweep file)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 

@@ -72,8 +72,11 @@ def design_size(spec: SweepSpec) -> int:
     return per * n_cross
 
 
-def run_id(point: int, values: dict[str, Any], seed: int) -> str:
-    blob = json.dumps({"point": point, "values": values, "seed": seed}, sort_keys=True, default=str)
+def run_id(point: int, values: dict[str, Any], seed: int, draw: int | None = None) -> str:
+    key = {"point": point, "values": values, "seed": seed}
+    if draw is not None:
+        key["draw"] = draw
+    blob = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -105,8 +108,10 @@ def make_design(spec: SweepSpec) -> tuple[pd.DataFrame, list[dict]]:
     rows = []
     for i, pt in enumerate(points):
         values = {**{k: plain(v) for k, v in pt["params"].items()}, **pt["levels"]}
-        for seed in spec.replicates:
-            rows.append({"run_id": run_id(i, values, seed), "point": i, "seed": seed,
+        for j, seed in enumerate(spec.replicates):
+            draw = j if spec.posterior_draws else None
+            rows.append({"run_id": run_id(i, values, seed, draw), "point": i, "seed": seed,
+                         **({"draw": draw} if draw is not None else {}),
                          **{k: cell(v) for k, v in values.items()},
                          **{f"x_{k}": v for k, v in pt["x"].items()}})
     design = pd.DataFrame(rows)

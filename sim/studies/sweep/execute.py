@@ -73,6 +73,11 @@ def execute_run(base_raw: dict, scenario_path: str, task: dict, outcomes: list[d
            "worker": f"{socket.gethostname()}:{os.getpid()}", "files": None}
     try:
         raw = copy.deepcopy(base_raw)
+        if task.get("draw") is not None:  # the posterior draw first: the sweep's own changes go over it
+            from sim.studies import draws as dr
+
+            d = dr.draws(raw, scenario_path, task["draws"], [task["seed"]] * task["draws"])[task["draw"]]
+            raw = dr.apply(raw, d)
         for p, v in task["set"]:
             set_path(raw, p, v)
         for lv in task["levels"]:

@@ -40,11 +40,12 @@ def _spec_hash(spec: SweepSpec, base_raw: dict, data_sha: str) -> str:
 def _check_paths(spec: SweepSpec, sweep_path: Path, base_raw: dict, base_path: Path) -> None:
     """A parameter or switch key the scenario schema does not know is an error in the sweep
     file (every run would fail); a value out of range is only that run's failure."""
+    from sim.scenario.files import without_origins
     from sim.scenario.spec import Scenario
 
     def probe(raw: dict, field: str) -> None:
         try:
-            Scenario.model_validate(raw)
+            Scenario.model_validate(without_origins(raw)[0])
         except ValidationError as exc:
             for err in exc.errors():
                 if err["type"] == "extra_forbidden":
@@ -68,13 +69,15 @@ def _check_paths(spec: SweepSpec, sweep_path: Path, base_raw: dict, base_path: P
             probe(raw, f"switches.{i}.levels.{name}")
 
 
-def prepare(sweep_path: str | Path) -> dict:
+def prepare(sweep_path: str | Path, posterior_draws: bool = False) -> dict:
     """Read and check everything before any output exists: spec, base scenario, design."""
     from sim.scenario.files import read_raw, validate_raw
     from sim.scenario.inputs import Inputs
 
     sweep_path = Path(sweep_path)
     spec, base_path = read_spec(sweep_path)
+    if posterior_draws:
+        spec = spec.model_copy(update={"posterior_draws": True})
     base_raw = read_raw(base_path)
     for i, (p, v) in enumerate(spec.fixed.items()):
         try:
@@ -85,12 +88,17 @@ def prepare(sweep_path: str | Path) -> dict:
         sc = validate_raw(base_raw, base_path)
     except InputError as exc:
         raise InputError(sweep_path, f"fixed (base {base_path.name}: {exc.field})", exc.message) from None
+    if spec.posterior_draws:
+        from sim.studies.draws import read_posterior
+
+        read_posterior(base_raw, sweep_path)  # a posterior to draw from, before any output
     inputs = Inputs.load(base_path, scenario=sc)
     _check_paths(spec, sweep_path, base_raw, base_path)
     design, points = make_design(spec)
     param_names = [p.name for p in spec.parameters]
     switch_names = [s.name for s in spec.switches]
-    columns = (["run_id", "point", "seed", "status", "error"] + param_names + switch_names
+    columns = (["run_id", "point", "seed"] + (["draw"] if spec.posterior_draws else []) + ["status", "error"]
+               + param_names + switch_names
                + [o.name for o in spec.outcomes] + ["ledger_balanced", "wall_seconds", "cpu_seconds", "worker", "finished_utc"])
     from sim.studies.storage import provenance
 
@@ -114,7 +122,10 @@ def task_of(prep: dict, r) -> dict:
     pt = prep["points"][int(r.point)]
     params_by = {p.name: p for p in prep["spec"].parameters}
     levels_by = {s.name: s.levels for s in prep["spec"].switches}
+    draw = getattr(r, "draw", None)
     return {"run_id": r.run_id, "seed": int(r.seed), "point": int(r.point),
+            "draw": None if draw is None or pd.isna(draw) else int(draw),
+            "draws": len(prep["spec"].replicates),
             "set": [(params_by[k].path, plain(v)) for k, v in pt["params"].items()],
             "levels": [(lv.model_dump() if (lv := levels_by[s][pt["levels"][s]]) is not None else None)
                        for s in levels_by]}
@@ -129,6 +140,7 @@ def run_args(prep: dict) -> tuple:
 
 
 def run_sweep(sweep_path: str | Path, out: str | Path, workers: int | None = None, scheduler: str | None = None,
+              posterior_draws: bool = False,
               retry_failed: bool = False, progress: bool = True, compact_every: float = 5.0,
               stop_after: int | None = None, timings: dict | None = None) -> dict:
     """Run (or resume) a sweep into ``out``. Returns counts {total, skipped, ok, failed, interrupted}.
@@ -145,7 +157,7 @@ def run_sweep(sweep_path: str | Path, out: str | Path, workers: int | None = Non
         if timings is not None:
             timings[event] = round(time.perf_counter() - t_start, 3)
 
-    prep = prepare(sweep_path)
+    prep = prepare(sweep_path, posterior_draws)
     spec: SweepSpec = prep["spec"]
     design: pd.DataFrame = prep["design"]
     store = Store(out)
@@ -195,6 +207,7 @@ def run_sweep(sweep_path: str | Path, out: str | Path, workers: int | None = Non
             files = res.pop("files", None)
             pt = points[int(r.point)]
             row = {"run_id": r.run_id, "point": int(r.point), "seed": int(r.seed),
+                   **({"draw": int(r.draw)} if spec.posterior_draws else {}),
                    **{k: cell(v) for k, v in pt["params"].items()}, **pt["levels"], **res,
                    "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
             store.commit(row, files)

@@ -154,6 +154,9 @@ class SweepSpec(Strict):
     parameters: list[Parameter] = Field(default_factory=list)
     switches: list[Switch] = Field(default_factory=list)
     replicates: list[Annotated[int, Field(ge=0)]] = Field(min_length=1, description="seeds, each design point runs once per seed")
+    posterior_draws: bool = Field(False, description=(
+        "replicate i also takes posterior draw i of the base scenario's posterior (sim/studies/draws.py); "
+        "the sweep's own parameters and switches are applied over the draw"))
     outcomes: list[Outcome] = Field(min_length=1)
     series: SeriesSpec = SeriesSpec()
 

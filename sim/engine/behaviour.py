@@ -1,0 +1,119 @@
+"""Behaviour: what prospective migrants believe, what routes they know, and how
+departures respond.
+
+Why these three, each with few shared parameters (``behaviour:`` in a scenario):
+
+- **Beliefs** (Routes & Rumours, reduced to one belief per citizenship): the chance of
+  being released in the US rather than sent home, learnt from the simulated outcomes
+  of co-nationals with a delay (news through family and contacts), and moved at once,
+  for the share who hear, by a lever that announces a new rule. A rule that changes
+  nothing for a citizenship moves nothing for it: the China charters move Chinese
+  beliefs, not Hondurans'.
+- **Familiarity**: a leg a citizenship does not know costs more; it becomes known as
+  co-nationals take it. When a visa closes the usual way, people face a way they do
+  not know yet, and its cost falls as their co-nationals open it (the drop and the
+  rebound of one mechanism).
+- **Response**: potential departures times exp(release_weight x (belief - 1)
+  - cost_weight x cost of the cheapest way to the border). It is two-way (a better
+  expected outcome raises departures) and reaches only the citizenships and origins
+  whose belief or way changed. People already on their way who see their belief fall
+  go on with the same probability, exp(-release_weight x fall), the others give up.
+
+Nothing here belongs to one event: levers carry only their facts (dates, eligible
+citizenships, caps), and every event's effect comes from these shared parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.citizenship import CITIZENSHIPS
+from sim.engine.bookkeeping import accumulate
+
+FAMILIARITY_EVERY_DAYS = 7
+
+
+class Behaviour:
+    """Beliefs (per citizenship), familiarity (per citizenship and leg), and the response."""
+
+    def __init__(self, model):
+        self.model = model
+        b = model.spec.behaviour
+        self.spec = b
+        nc = len(CITIZENSHIPS)
+        self.belief = np.full(nc, np.nan)
+        self.familiarity = np.full((nc, model.network.n_edges), b.familiarity.initial)
+        self._legs_since = np.zeros((nc, model.network.n_edges))
+        self._departed_since = np.zeros(nc)
+        self._cost_key: tuple | None = None  # (router.to_go, cit, origin) of ``_cost_term``
+
+    # ------------------------------------------------------------------ beliefs
+    def start(self) -> None:
+        """Beliefs start at the outcomes the rules in force at the start imply."""
+        self.belief = self.model.border.expected_release().copy()
+
+    def announce(self, changed: np.ndarray, expected: np.ndarray) -> None:
+        """A lever announces a rule: the share who hear move their belief to the outcome
+        it implies, for the citizenships whose expected outcome it changed."""
+        h = self.spec.beliefs.heard_share
+        self.belief[changed] += h * (expected[changed] - self.belief[changed])
+
+    def learn(self, t: int) -> None:
+        """Beliefs move toward co-nationals' outcomes of ``window_days`` ending ``delay_days`` ago."""
+        bs = self.spec.beliefs
+        tal = self.model.books.tallies
+        hi = t - bs.delay_days
+        lo = max(hi - bs.window_days, 0)
+        if hi <= 0 or bs.learning_rate <= 0:
+            return
+        rel = tal.released[lo:hi].sum(axis=0)
+        home = tal.sent_home[lo:hi].sum(axis=0)
+        seen = rel + home > 0
+        p = np.where(seen, rel / np.maximum(rel + home, 1e-12), self.belief)
+        self.belief = self.belief + bs.learning_rate * (p - self.belief)
+
+    # ------------------------------------------------------------------ familiarity
+    def add_legs(self, legs: np.ndarray) -> None:
+        """People of each citizenship who set out on each leg (a day's ``Books.legs_of_day``)."""
+        self._legs_since += legs
+
+    def count_departures(self, cit: np.ndarray, size: np.ndarray) -> None:
+        accumulate(self._departed_since, cit, size)
+
+    def update_familiarity(self, t: int) -> bool:
+        """Every week: familiarity grows with the share of co-nationals who set out that
+        week and took the leg. Returns whether it changed (route costs then change)."""
+        f = self.spec.familiarity
+        if t % FAMILIARITY_EVERY_DAYS or f.penalty <= 0 or f.learning_rate <= 0:
+            return False
+        dep = self._departed_since
+        share = np.where(dep[:, None] > 0, np.minimum(self._legs_since / np.maximum(dep[:, None], 1e-12), 1.0), 0.0)
+        self.familiarity += f.learning_rate * (1.0 - self.familiarity) * share
+        self._legs_since[:] = 0.0
+        self._departed_since[:] = 0.0
+        return bool(share.any())
+
+    def unfamiliarity_cost(self) -> np.ndarray | None:
+        """Extra generalised cost of each leg for each citizenship (None when off)."""
+        f = self.spec.familiarity
+        return f.penalty * (1.0 - self.familiarity) if f.penalty > 0 else None
+
+    # ------------------------------------------------------------------ response
+    def departure_factor(self, cit: np.ndarray, origin: np.ndarray) -> np.ndarray:
+        """The response of departures of each (citizenship, origin) pair to the belief and
+        to the cost of the cheapest way from the origin to the border."""
+        r = self.spec.response
+        to_go = self.model.router.to_go
+        key = self._cost_key
+        if key is None or key[0] is not to_go or key[1] is not cit or key[2] is not origin:
+            # the cost term changes only when the route weights do: kept until then
+            cost = to_go[cit, origin]
+            self._cost_key = (to_go, cit, origin)
+            self._cost_term = r.cost_weight * np.where(np.isfinite(cost), cost, 0.0)
+        x = r.release_weight * (self.belief[cit] - 1.0) - self._cost_term
+        return np.exp(x)
+
+    def go_on_share(self, belief_then: np.ndarray, cit: np.ndarray) -> np.ndarray:
+        """Chance that people who set out believing ``belief_then`` go on now."""
+        fall = np.maximum(belief_then - self.belief[cit], 0.0)
+        return np.exp(-self.spec.response.release_weight * fall)

@@ -1,0 +1,59 @@
+"""Title 42 returns to Mexico of citizenships Mexico agrees to take back."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from sim.engine.border import EXPELLED_HOME, EXPELLED_RETRY
+from sim.levers.base import Lever, citizenships
+from sim.schema import NonNeg
+
+
+class Title42Returns(Lever):
+    """While Title 42 is in force, encounters of these citizenships may be expelled to
+    Mexico (Mexico accepting their return: Venezuelans from 2022-10-12; Cubans, Haitians
+    and Nicaraguans from 2023-01-05).
+
+    Facts only: the citizenships, the start, and Mexico's ``monthly_cap`` on such returns.
+    The share of their encounters returned is the scenario's ``border.returns_share``
+    (shared by every such lever). The rule is announced on its first day: people of these
+    citizenships hear what it means for them (``behaviour.beliefs``).
+    """
+
+    type: Literal["title42_returns"]
+    citizenships: list[str] = Field(min_length=1)
+    monthly_cap: NonNeg | None = Field(None, description="returns Mexico accepts a month, across these citizenships")
+
+    _c = field_validator("citizenships")(classmethod(lambda cls, v: citizenships(v)))
+
+    def init(self, ctx):
+        st = ctx.state
+        st.cits = np.flatnonzero(ctx.eligible(self.citizenships))
+        st.pool = ctx.seat_pool(self.monthly_cap * 12 / 365.25, self.monthly_cap) if self.monthly_cap is not None else None
+        return True
+
+    def on_start(self, ctx):
+        share = ctx.model.spec.border.returns_share
+        for c in ctx.state.cits:
+            ctx.regimes.expel_share.push(int(c), ctx.tag, max(share, float(ctx.regimes.expel_share.base[c])))
+        ctx.border.announce()
+
+    def on_end(self, ctx):
+        for c in ctx.state.cits:
+            ctx.regimes.expel_share.pop(int(c), ctx.tag)
+        ctx.border.announce()
+
+    def on_encounter(self, ctx, batch, t):
+        """Beyond Mexico's cap, those who would be returned are released instead."""
+        pool = ctx.state.pool
+        if pool is None:
+            return
+        sel = np.flatnonzero(np.isin(batch.cit, ctx.state.cits))
+        if not len(sel):
+            return
+        expelled = batch.counts[sel, EXPELLED_RETRY] + batch.counts[sel, EXPELLED_HOME]
+        got = pool.take(batch.keys[sel], expelled)
+        batch.release_instead(sel, expelled - got)
