@@ -112,9 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_effects)
 
+    from sim.app import command as app
     from sim.studies import calibration, compare, forecast, sensitivity, sweep
 
-    for mod in (sweep, sensitivity, compare, calibration, forecast):
+    for mod in (sweep, sensitivity, compare, calibration, forecast, app):
         mod.add_parser(sub)
 
     s = sub.add_parser("schema", help="print the scenario JSON schema (for editors)",

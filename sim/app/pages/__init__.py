@@ -1,0 +1,59 @@
+"""The app's pages and their navigation (the module Solara serves: ``routes``).
+
+Scenario -> Run -> Watch -> Results, in the order a question is answered: change a
+lever, run it, watch it move, read the figures against the observed ones. The tabs
+are drawn here (not by Solara's AppLayout, which names the first page "Home").
+"""
+
+from __future__ import annotations
+
+import threading
+
+import solara
+
+from sim.app import state
+from sim.app.pages import results, run, scenario, watch
+
+TITLE = "migsim: routes through the Darién to the US border"
+
+
+@solara.component
+def NavTabs(route, routes):
+    """The four pages as tabs at the top of the content."""
+    router = solara.use_router()
+    index = next((i for i, r in enumerate(routes) if r.path == route.path), 0)
+
+    def go(i: int) -> None:
+        router.push("/" if routes[i].path == "/" else f"/{routes[i].path}")
+
+    with solara.Row(style={"align-items": "center", "margin-bottom": "8px"}):
+        solara.Text(TITLE, style={"font-weight": "bold", "color": "#1976d2", "white-space": "nowrap"})
+        with solara.v.Tabs(v_model=index, on_v_model=go):
+            for r in routes:
+                solara.v.Tab(children=[r.label], class_=f"migsim-tab-{r.label.lower()}")
+
+
+def _prepare_watch() -> None:
+    """When a session opens the app, build the Watch page's first model in the
+    background, so that page opens at once."""
+    f, d = state.folders(), state.current_draft()
+    if d is not None:
+        key = watch.model_key(d, "1%", 1)
+        threading.Thread(target=watch.prepare, args=(key, f, d), daemon=True).start()
+
+
+@solara.component
+def Layout(children=[]):  # noqa: B006 - Solara's layout signature
+    solara.use_effect(_prepare_watch, [])
+    # one child: AppLayout would put the first of several children in a sidebar
+    route, routes = solara.use_route(peek=True)  # here: inside AppLayout the level is one down
+    page = solara.Column(children=[NavTabs(route, routes), *children], gap="0px")
+    return solara.AppLayout(children=[page], title="migsim", navigation=False)
+
+
+routes = [
+    solara.Route(path="/", component=scenario.Page, label="Scenario", layout=Layout),
+    solara.Route(path="run", component=run.Page, label="Run"),
+    solara.Route(path="watch", component=watch.Page, label="Watch"),
+    solara.Route(path="results", component=results.Page, label="Results"),
+]
