@@ -26,6 +26,7 @@ from sim.engine.streams import MultinomialByClass, derive_keys, name_id
 # columns of the outcome counts
 EXPELLED_RETRY, EXPELLED_HOME, REMOVED_RETRY, REMOVED_HOME, RELEASED = range(5)
 _OUTCOMES = np.arange(5)[None, :]  # one uniform per outcome and group
+QUEUE_MEMORY = 0.9  # the ports' wait as people hear of it: a mean over the last ten days or so
 
 
 @dataclass
@@ -106,22 +107,21 @@ class Border:
             self.model.behaviour.announce(changed, expected)
 
     def _arrivals(self, t: int) -> np.ndarray:
-        """Groups at a border area today; at ports with a daily capacity (CBP One
-        appointments), only those served, in order of arrival (then key); the rest wait at
-        the port, and the queue's length in days enters the ports' value for those still
-        on the way (``Crossing.queue_days``)."""
+        """Groups at a border area today. At ports with a daily capacity (CBP One
+        appointments) only those served are encountered, in order of setting out (then
+        key); the others are turned back to the town they came from, where they choose
+        again (the port, or a crossing between ports). The day's excess over capacity, in
+        days of capacity, is the wait the ports' value carries for those still on the
+        way (``Crossing.queue_days``)."""
         m = self.model
         g, net = m.groups, m.network
         act = m.active
         rows = act[(g.status[act] == ACTIVE) & (g.edge[act] < 0) & net.is_border[g.node[act]]]
         cap = self.regimes.cbp_one_per_day.current
         cross = m.crossing
-        if cap is None or not len(rows):
-            cross.queue_days[cross.is_port] = 0.0
-            return rows
-        fo = net.is_field_office[g.node[rows]]
-        if not fo.any():
-            cross.queue_days[cross.is_port] = 0.0
+        fo = net.is_field_office[g.node[rows]] if cap is not None and len(rows) else None
+        if fo is None or not fo.any():
+            cross.queue_days[cross.is_port] *= QUEUE_MEMORY
             return rows
         fo_rows = rows[fo]
         order = np.lexsort((g.key[fo_rows], g.born[fo_rows]))
@@ -134,7 +134,12 @@ class Border:
         self._credit -= float(size[take].sum())
         seen = np.zeros(len(fo_rows), bool)
         seen[order] = take
-        cross.queue_days[cross.is_port] = size.sum() / m.scale / max(cap, 1e-9)
+        back = fo_rows[~seen]
+        if len(back):
+            g.node[back] = net.src[g.last_edge[back]]
+        excess = float(size[~take].sum()) / m.scale / max(cap, 1e-9)
+        q = cross.queue_days[cross.is_port]
+        cross.queue_days[cross.is_port] = QUEUE_MEMORY * q + (1 - QUEUE_MEMORY) * excess
         return np.concatenate([rows[~fo], fo_rows[seen]])
 
     def _outcome_split(self) -> MultinomialByClass:

@@ -278,6 +278,21 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
         add(f"\n![border areas]({rel}/border_areas.png)\n")
         if "flow_map.png" in files:
             add(f"![flows]({rel}/flow_map.png)\n")
+    if t.holdout_months and "holdout" in mean:
+        add("## Out of sample: the months before the fit (backcast)\n")
+        add(f"Observed months {t.holdout_months[0]} to {t.holdout_months[-1]} are simulated by the estimate (with "
+            "their own levers) but enter neither the distance nor the levels: a prediction backwards in time.\n")
+        from sim.studies.calibration.targets import pearson, rel_l1
+
+        hs, ho = mean["holdout"], t.holdout
+        add("| figure | simulated | observed |\n|---|---|---|")
+        add(f"| encounters, all months | {hs.sum():,.0f} | {ho.sum():,.0f} ({hs.sum() / max(ho.sum(), 1) - 1:+.1%}) |")
+        add(f"| month x citizenship error sum|sim-obs|/sum obs | {rel_l1(hs, ho):.3f} | |")
+        add(f"| Pearson of monthly totals | {pearson(hs.sum(axis=1), ho.sum(axis=1)):.3f} | |")
+        add("\n| month | simulated | observed |\n|---|---|---|")
+        for m_, a_, b_ in zip(t.holdout_months, hs.sum(axis=1), ho.sum(axis=1)):
+            add(f"| {m_} | {a_:,.0f} | {b_:,.0f} |")
+        add("")
     fam = model.targets.families(mean)
     add("Distance by family (estimate): " + ", ".join(f"{k} {fam[k]:.3f} (weight {spec.weights.get(k, 0)})"
                                                        for k in FAMILIES) + ".\n")

@@ -78,6 +78,10 @@ class Targets:
             raise InputError(self.folder / "cbp_encounters_by_month_citizenship.csv", "month",
                              f"no observed encounters for {missing[0]} (fit.first_month..fit.last_month)")
         self.cells = cells.reindex(index=self.months, columns=list(CITIZENSHIPS), fill_value=0).to_numpy(float)
+        # observed months before the fit (a backcast): simulated and reported, never fitted
+        self.holdout_months = [m for m in cells.index if m < f.first_month]
+        self.holdout = cells.reindex(index=self.holdout_months, columns=list(CITIZENSHIPS),
+                                     fill_value=0).to_numpy(float)
         self.window = Window(pd.Period(f.first_month, freq="M").start_time.date(),
                              pd.Period(f.last_month, freq="M").end_time.date(), "fit")
         self.fiscal_years = sorted({int(m[:4]) + (int(m[5:]) >= 10) for m in self.months})
@@ -155,10 +159,13 @@ class Targets:
     def summarize(self, ts: pd.DataFrame, scale: float) -> dict[str, np.ndarray]:
         """A run's statistics by citizenship, counts read at full scale (divided by ``scale``)."""
         table = RunTable(ts)
-        enc = table.sum(("month", "nationality"), metric="encounters", window=self.window, scale=scale)
+        enc = table.sum(("month", "nationality"), metric="encounters", window=None if self.holdout_months else self.window, scale=scale)
         enc = enc.unstack(fill_value=0.0) if len(enc) else pd.DataFrame()
         enc.index = [str(pd.Period(m, freq="M")) for m in enc.index]
         out = {"cells": enc.reindex(index=self.months, columns=list(CITIZENSHIPS), fill_value=0.0).to_numpy(float)}
+        if self.holdout_months:
+            out["holdout"] = enc.reindex(index=self.holdout_months, columns=list(CITIZENSHIPS),
+                                         fill_value=0.0).to_numpy(float)
         for i, p in enumerate(self.darien):
             s = table.sum(("nationality",), metric="darien_crossings", window=p.window, scale=scale)
             out[f"darien_{i}"] = s.reindex(list(CITIZENSHIPS), fill_value=0.0).to_numpy(float)
