@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sim.app import backend
 from sim.app.paths import Folders, PathRefused
+from sim.app.yamlfiles import as_date as _date
 from sim.app.yamlfiles import diff, parse_upload, variant_text
 
 
@@ -54,15 +55,6 @@ class Draft:
 
     def remove_lever(self, i: int) -> "Draft":
         return replace(self, levers=tuple(lv for k, lv in enumerate(self.levers) if k != i))
-
-
-def _date(v) -> dt.date | None:
-    if isinstance(v, dt.date):
-        return v
-    try:
-        return dt.date.fromisoformat(str(v))
-    except ValueError:
-        return None
 
 
 def open_draft(folders: Folders, name: str) -> Draft:

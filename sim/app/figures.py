@@ -18,6 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from sim.app.yamlfiles import as_date as _d
+
 COLORS = {"panama_removal_flights": "tab:orange", "deportation_charters": "tab:red", "visa_regime": "tab:purple",
           "closure": "tab:brown", "enforcement": "tab:olive", "processing_regime": "tab:blue",
           "deterrence": "tab:cyan"}
@@ -27,15 +29,6 @@ MODE_COLORS = {"foot": "tab:green", "boat": "tab:cyan", "bus": "tab:blue", "air"
 BOXES = {"Colombia to the US border": (-119.0, -64.0, -1.0, 34.5),
          "Darién to the US border": (-119.0, -75.0, 6.5, 34.5),
          "whole route": (-125.0, -30.0, -40.0, 40.0)}
-
-
-def _d(v) -> dt.date | None:
-    if isinstance(v, dt.date):
-        return v
-    try:
-        return dt.date.fromisoformat(str(v))
-    except ValueError:
-        return None
 
 
 def timeline(levers: list[dict], period: tuple, spinup, title42_end=None, highlight: int | None = None) -> Figure:

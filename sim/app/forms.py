@@ -24,6 +24,8 @@ from typing import Any, Callable
 
 import yaml
 
+from sim.app.yamlfiles import plain
+
 # field name -> where its choices come from
 CHOICE_SOURCES = {"citizenships": "citizenships", "citizenship": "citizenships",
                   "nodes": "nodes", "node": "nodes", "return_to": "nodes"}
@@ -128,16 +130,8 @@ def to_text(value: Any) -> str:
         return f"{value:g}" if isinstance(value, float) and abs(value) >= 1e6 else str(value)
     if isinstance(value, (dt.date, str)):
         return str(value)
-    text = yaml.safe_dump(_plain(value), default_flow_style=True, width=10_000).strip()
+    text = yaml.safe_dump(plain(value), default_flow_style=True, width=10_000).strip()
     return text.removesuffix("...").strip()
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    return v
 
 
 def from_text(text: str | None, kind: str) -> Any:

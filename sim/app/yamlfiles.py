@@ -147,22 +147,32 @@ def same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _plain(v: Any) -> Any:
+def as_date(v) -> dt.date | None:
+    """A date from a YAML value (a date or ISO text); None when it is not one."""
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v))
+    except ValueError:
+        return None
+
+
+def plain(v: Any) -> Any:
     """Tuples to lists, so YAML writes flow sequences and not Python tags."""
     if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
+        return {k: plain(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
+        return [plain(x) for x in v]
     return v
 
 
 def dump(doc: dict) -> str:
     """YAML text of ``doc``: readable (accents as they are), unless a character would not
     read back the same (a few Unicode line breaks), then escaped."""
-    plain = _plain(doc)
-    text = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
-    if yaml.safe_load(text) != plain:
-        text = yaml.safe_dump(plain, sort_keys=False, allow_unicode=False, default_flow_style=None, width=100)
+    data = plain(doc)
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
+    if yaml.safe_load(text) != data:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=False, default_flow_style=None, width=100)
     return text
 
 
