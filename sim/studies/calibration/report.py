@@ -177,6 +177,20 @@ def _git() -> tuple[str, bool]:
     return commit, dirty
 
 
+def backcast_sections(report_path: Path) -> list[str]:
+    """The out-of-sample sections of the backcast reports next to this one (BACKCAST_*.md,
+    written by their own calibration files), so the main report shows them too."""
+    out = []
+    for other in sorted(report_path.parent.glob("BACKCAST_*.md")):
+        text = other.read_text(encoding="utf-8")
+        if "## Out of sample" not in text:
+            continue
+        part = text.split("## Out of sample", 1)[1].split("\n## ", 1)[0].split("\nDistance by family", 1)[0]
+        out += [f"## Backcast ({other.name}): the months before its fit, predicted\n",
+                part.split("\n", 1)[1].strip() + "\n", f"The backcast's estimate and its criteria: [{other.name}]({other.name}).\n"]
+    return out
+
+
 def write_report(*, spec, spec_path, model, history, post, params, levels, runs, mean, events, crit, widths, mask,
                  draws, attractiveness=None, report_path: Path, plots_dir: Path, quick, abc_secs, total_secs, out, vseeds, vscale,
                  cf_scale, scheduler):
@@ -293,6 +307,7 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
         for m_, a_, b_ in zip(t.holdout_months, hs.sum(axis=1), ho.sum(axis=1)):
             add(f"| {m_} | {a_:,.0f} | {b_:,.0f} |")
         add("")
+    L.extend(backcast_sections(report_path))
     fam = model.targets.families(mean)
     add("Distance by family (estimate): " + ", ".join(f"{k} {fam[k]:.3f} (weight {spec.weights.get(k, 0)})"
                                                        for k in FAMILIES) + ".\n")
