@@ -19,6 +19,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
+
+from sim.citizenship import CITIZENSHIPS
 from sim.errors import InputError
 
 BASE_BYTES = 150e6
@@ -41,10 +44,23 @@ class Footprint:
                 f"{self.bytes / 1e6:,.0f} MB per run")
 
 
+def response_bound(scenario) -> np.ndarray:
+    """Per citizenship, the largest share of potential departures that sets out at the
+    start: the response to the believed chance of release, exp(release_weight x
+    (release - 1)), with release the chance under Title 8 without Title 42 (the higher
+    one, so the estimate errs large). Levels are potential departures before this
+    response, and for citizenships most of whom are removed they are many times the
+    people who leave."""
+    b, w = scenario.border, scenario.behaviour.response.release_weight
+    rm = np.array([b.removal_share.get(c) for c in CITIZENSHIPS])
+    released, home = 1.0 - rm, rm * (1.0 - b.removed_retry)
+    return np.exp(w * (released / np.maximum(released + home, 1e-12) - 1.0))
+
+
 def estimate(inputs) -> Footprint:
     """The footprint of a run of ``inputs`` (expected departures, party sizes)."""
     dep = inputs.scenario.departures
-    people = float(inputs.departures.sum())
+    people = float((inputs.departures * response_bound(inputs.scenario)[None, :]).sum())
     sizes = [spec.group_size.mean if spec.group_size else dep.group_size.mean for spec in dep.by_citizenship.values()]
     mean_size = min(sizes) if sizes else dep.group_size.mean
     groups = people / max(mean_size, 1.0) * GROUPS_PER_PARTY
