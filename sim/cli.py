@@ -15,6 +15,7 @@ from pathlib import Path
 from sim import __version__
 from sim.cli_types import non_negative_int as _seed
 from sim.cli_types import positive_int as _positive
+from sim.cli_types import usable_cores
 from sim.errors import InputError
 
 
@@ -82,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, help="results folder (default results/<scenario name>)")
     r.add_argument("--seed", type=_seed, help="first seed (default: the scenario's seeds)")
     r.add_argument("--replicates", type=_positive, help="number of consecutive seeds from --seed")
-    r.add_argument("--processes", type=_positive, default=1, help="worker processes for replicates (default 1)")
+    r.add_argument("--processes", type=_positive, default=usable_cores(),
+                   help="worker processes for replicates (default: the usable cores)")
     r.add_argument("--posterior-draws", type=_seed, default=0, metavar="K",
                    help="K replicates, each with a parameter set drawn from the scenario's posterior (and the stated "
                         "priors of uncertain lever sizes) and its own seed (default 0: the estimate, --replicates seeds)")
@@ -103,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--baseline", required=True, help="baseline scenario YAML")
     e.add_argument("--replicates", type=_positive, help="paired seeds at the estimate (default 10, or 4 with draws)")
     e.add_argument("--seed", type=_seed, default=1, help="first seed (default 1)")
-    e.add_argument("--processes", type=_positive, default=1)
+    e.add_argument("--processes", type=_positive, default=usable_cores(),
+                   help="worker processes (default: the usable cores; results do not depend on it)")
     e.add_argument("--posterior-draws", type=_seed, metavar="K",
                    help="K paired replicates, each a posterior draw and a seed shared by a scenario and its "
                         "counterfactual (default 4 when the scenario names a posterior; 0: the estimate on "

@@ -135,6 +135,7 @@ def handler(a) -> int:
 def add_parser(subparsers) -> argparse.ArgumentParser:
     from sim.cli_types import non_negative_int as _seed
     from sim.cli_types import positive_int as _positive
+    from sim.cli_types import usable_cores
 
     p = subparsers.add_parser(
         "forecast", help="run a scenario with posterior draws and write its forecast (Markdown and CSV)",
@@ -145,7 +146,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--posterior-draws", type=_positive, default=20, metavar="K", help="draws (default 20)")
     p.add_argument("--scale", type=float, help="departures.scale for the runs (default: the scenario's)")
     p.add_argument("--seed", type=_seed, default=1, help="first seed (default 1)")
-    p.add_argument("--processes", type=_positive, default=1)
+    p.add_argument("--processes", type=_positive, default=usable_cores(),
+                   help="worker processes (default: the usable cores; results do not depend on it)")
     p.add_argument("--out", type=Path, default=Path("calibration/FORECAST_FY2024.md"),
                    help="Markdown file to write (a CSV of the draws goes next to it)")
     p.add_argument("--quiet", action="store_true")
