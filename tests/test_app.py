@@ -163,8 +163,10 @@ def test_save_as_refuses_an_invalid_draft(project):
     i = _panama(d)
     bad = d.set_lever(i, dict(d.levers[i], seats_per_flight=-5))
     problem = drafts.check(f, bad)
-    assert str(problem) == (f"scenarios/panama_removal_flights.yaml: policies.{i}.seats_per_flight: "
+    # named where the lever is written, as `migsim validate` names it in that file
+    assert str(problem) == ("scenarios/panama_removal_flights.yaml: policies.0.seats_per_flight: "
                             "Input should be greater than or equal to 0")
+    assert bad.lever_at("scenarios/panama_removal_flights.yaml", problem) == (i, "seats_per_flight")
     with pytest.raises(PathRefused, match="not saved: .*seats_per_flight"):
         drafts.save_as(f, bad, "broken")
     assert not (f.scenarios / "broken.yaml").exists()
@@ -248,13 +250,51 @@ def test_field_text_is_read_as_yaml(text, kind, value):
         assert forms.from_text(forms.to_text(value), kind) == value
 
 
-def test_error_place():
-    from sim.app.forms import error_place
+def _cli_error(path: Path) -> str:
+    from sim.errors import InputError
+    from sim.scenario.inputs import Inputs
 
-    assert error_place("policies.0.seats_per_flight") == (0, "seats_per_flight")
-    assert error_place("policies.3.citizenships.1") == (3, "citizenships")
-    assert error_place("policies.2") == (2, None)
-    assert error_place("departures.scale") == (None, None)
+    with pytest.raises(InputError) as err:
+        Inputs.load(str(path))
+    return str(err.value)
+
+
+def test_errors_name_a_lever_where_it_is_written_as_the_command_line_does(project, monkeypatch):
+    """An inherited lever's error names its own file and place; a lever added in the app
+    is numbered after the levers of the file the draft opened, as if appended there."""
+    from sim.app import drafts
+
+    monkeypatch.chdir(project)
+    f = Folders(project)
+    d = drafts.open_draft(f, "panama_removal_flights.yaml")
+    here = "scenarios/panama_removal_flights.yaml"
+    history = yaml.safe_load((f.scenarios / "history_fy2022_fy2023.yaml").read_text())
+    k = next(j for j, lv in enumerate(history["policies"]) if "cbp_one_per_day" in lv)
+    field = "cbp_one_per_day"
+    i = next(j for j, lv in enumerate(d.levers) if lv.get("label") == history["policies"][k].get("label"))
+    bad = d.set_lever(i, dict(d.levers[i], **{field: -1}))
+    problem = drafts.check(f, bad)
+    history["policies"][k][field] = -1
+    broken = f.scenarios / "history_broken.yaml"
+    broken.write_text(yaml.safe_dump(history))
+    try:
+        want = _cli_error(Path("scenarios/history_broken.yaml")).replace("history_broken", "history_fy2022_fy2023")
+    finally:
+        broken.unlink()
+    assert str(problem) == want and f"policies.{k}.{field}" in want
+    assert bad.lever_at(here, problem) == (i, field)
+    # an added lever: after the file's own (one lever in panama_removal_flights.yaml)
+    new = d.add_lever({"type": "panama_removal_flights", "start": "2024-09-01", "nodes": ["n_lajas_blancas"],
+                       "seats_per_week": -5})
+    problem = drafts.check(f, new)
+    assert str(problem).startswith(f"{here}: policies.1.seats_per_week: ")
+    assert new.lever_at(here, problem) == (len(new.levers) - 1, "seats_per_week")
+    # the page folds the inherited, unchanged levers: not the file's own, an edited or an added one
+    folded = new.inherited(here)
+    assert folded[:i] == [True] * i and not folded[_panama(d)] and not folded[-1]
+    assert not bad.inherited(here)[i] and sum(bad.inherited(here)) == sum(folded[:-1]) - 1
+    # removing a lever keeps the others' places
+    assert new.remove_lever(0).lever_at(here, problem) == (len(new.levers) - 2, "seats_per_week")
 
 
 # ---------------------------------------------------------------- start-up cost and the command

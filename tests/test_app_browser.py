@@ -143,15 +143,12 @@ CLICK_AND_WAIT = """async ([tab, marker]) => {
 }"""
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known miss: opening a scenario that extends the FY2022-FY2023 history (14 inherited levers, "
-    "validated on open) took 2.3 s the first time on this 2-core machine; the other pages answer "
-    "within a second"))
 def test_every_page_answers_within_a_second(page):
     """From the click on a page's tab to its content drawn, timed in the page itself (a
-    Playwright click adds its own waiting). The first visit of a page also compiles its
-    widgets' templates in the browser; both visits are printed, the second must be
-    under a second."""
+    Playwright click adds its own waiting), on the first visit (which also compiles the
+    widgets' templates in the browser: printed) and the second; then opening a policy scenario
+    that extends the history (its 14 inherited levers folded), timed from the click on
+    its name, Playwright's waiting included."""
     markers = {"run": ".migsim-run-button", "watch": ".migsim-watch-map img",
                "results": ".migsim-no-results, .migsim-view-select", "scenario": ".migsim-scenario-main img"}
     took = {}
@@ -160,8 +157,18 @@ def test_every_page_answers_within_a_second(page):
             ms = page.evaluate(CLICK_AND_WAIT, [f".migsim-tab-{name}", marker])
             took[f"{name} ({visit})"] = round(ms / 1000, 3)
             time.sleep(1.5)  # let the Watch page's model fill the route before the next page
+    tab(page, "scenario")
+    page.locator(".migsim-file-select .v-select__slot").click()
+    option = page.locator(".menuable__content__active .v-list-item", has_text="panama_removal_flights.yaml").first
+    option.wait_for()
+    t0 = time.perf_counter()
+    option.click()
+    page.locator(".migsim-scenario-main", has_text="panama_removal_flights").wait_for()
+    page.locator(".migsim-lever-folded").first.wait_for()
+    took["open panama_removal_flights.yaml"] = round(time.perf_counter() - t0, 3)
     print("page latencies (s):", took)
-    assert all(v < PAGE_BUDGET_S for k, v in took.items() if "second" in k), took
+    # a first visit also compiles the widgets' templates in this browser (0.5-0.8 s here): printed only
+    assert all(v < PAGE_BUDGET_S for k, v in took.items() if "first" not in k), took
 
 
 def _cli_message(server, text: str) -> str:
@@ -197,9 +204,8 @@ def test_a_broken_field_shows_the_command_line_error(page, server):
     expected = _cli_message(server, "extends: panama_removal_flights.yaml\npolicies:\n"
                                     "  - {type: panama_removal_flights, start: 2024-08-20, "
                                     "nodes: [n_lajas_blancas], flights_per_week: 1.5, seats_per_flight: -5}\n")
+    # the lever is the first of panama_removal_flights.yaml's own: named there, as the command line does
     assert expected.startswith("policies.0.seats_per_flight: ")
-    # the draft numbers its levers after the inherited ones (the command line numbers them in the file)
-    expected = expected.replace("policies.0.", f"policies.{i}.", 1)
     at_field = page.locator(f".migsim-lever-{i} .migsim-field-seats_per_flight .v-messages__message")
     at_field.wait_for()
     assert at_field.inner_text() == f"scenarios/panama_removal_flights.yaml: {expected}"
@@ -208,7 +214,7 @@ def test_a_broken_field_shows_the_command_line_error(page, server):
     field.press("Enter")
     page.locator(".migsim-check-ok").wait_for()
     assert page.locator(f".migsim-lever-{i} .migsim-field-seats_per_flight .v-messages__message").count() == 0 or \
-        f"policies.{i}" not in page.locator(f".migsim-lever-{i} .migsim-field-seats_per_flight").inner_text()
+        "policies.0.seats_per_flight" not in page.locator(f".migsim-lever-{i} .migsim-field-seats_per_flight").inner_text()
     shot(page, "app_scenario.png", 1250)
 
 

@@ -40,10 +40,25 @@ def __getattr__(name):  # ``backend.InputError`` without importing the simulator
 def read_scenario(path: str | Path) -> dict:
     """The scenario as a plain dict with ``extends`` merged and paths resolved (without
     the reader's notes of where each lever was written)."""
+    return read_scenario_and_origins(path)[0]
+
+
+def read_scenario_and_origins(path: str | Path) -> tuple[dict, list]:
+    """``read_scenario`` and, per lever, where it was written: [file, index in that
+    file's own list] (so errors name a lever as the command line does)."""
     from sim.scenario import read_raw
     from sim.scenario.files import without_origins
 
-    return without_origins(read_raw(path))[0]
+    return without_origins(read_raw(path))
+
+
+def with_origins(raw: dict, origins: list) -> dict:
+    """``raw`` with each lever tagged with where it was written (``validate_raw`` names a
+    lever's errors by that place)."""
+    from sim.scenario.files import ORIGIN
+
+    return {**raw, "policies": [{**lv, ORIGIN: o} if isinstance(lv, dict) and o else lv
+                                for lv, o in zip(raw.get("policies") or [], origins)]}
 
 
 def policy_outcomes() -> tuple[str, ...]:

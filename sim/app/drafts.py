@@ -29,6 +29,7 @@ class Draft:
     base: dict = field(repr=False)  # that file, merged (read_raw)
     levers: tuple = ()  # the edited ``policies`` list
     name: str = ""  # the scenario's name (a variant gets its own)
+    origins: tuple = ()  # per lever: (file, index in that file's list) it was read from; None if added here
 
     def raw(self) -> dict:
         return {**self.base, "name": self.name or self.base.get("name", ""), "policies": list(self.levers)}
@@ -51,18 +52,52 @@ class Draft:
         return replace(self, levers=tuple(levers))
 
     def add_lever(self, lever: dict) -> "Draft":
-        return replace(self, levers=(*self.levers, lever))
+        return replace(self, levers=(*self.levers, lever), origins=(*self.written_in(), None))
 
     def remove_lever(self, i: int) -> "Draft":
-        return replace(self, levers=tuple(lv for k, lv in enumerate(self.levers) if k != i))
+        return replace(self, levers=tuple(lv for k, lv in enumerate(self.levers) if k != i),
+                       origins=tuple(o for k, o in enumerate(self.written_in()) if k != i))
+
+    def written_in(self) -> tuple:
+        """Per lever, (file, index) where it was read from, None for a lever added here."""
+        return tuple(self.origins[:len(self.levers)]) + (None,) * max(0, len(self.levers) - len(self.origins))
+
+    def places(self, path: str) -> list[tuple[str, int]]:
+        """Where the command line would name each lever: where it was written (an edited
+        one too), and a lever added here after the levers of its own file ``path``, as if
+        appended to that file."""
+        mine = [i for f, i in filter(None, self.written_in()) if f == path]
+        nxt = max(mine, default=-1) + 1
+        out = []
+        for o in self.written_in():
+            if o is None:
+                o, nxt = (path, nxt), nxt + 1
+            out.append(tuple(o))
+        return out
+
+    def inherited(self, path: str) -> list[bool]:
+        """Per lever: read unchanged from a file other than ``path`` (the history's levers
+        under a policy scenario), which the page shows folded until asked."""
+        base = (self.base.get("policies") or [])
+        return [o is not None and o[0] != path and lv in base for lv, o in zip(self.levers, self.written_in())]
+
+    def lever_at(self, path: str, problem) -> tuple[int | None, str | None]:
+        """The lever (index in the draft) and field an InputError of ``check`` points to."""
+        parts = problem.field.split(".")
+        if len(parts) < 2 or parts[0] != "policies" or not parts[1].isdigit():
+            return None, None
+        place = (problem.file, int(parts[1]))
+        i = next((k for k, p in enumerate(self.places(path)) if p == place), None)
+        return i, (parts[2] if i is not None and len(parts) > 2 else None)
 
 
 def open_draft(folders: Folders, name: str) -> Draft:
     """A draft of a file in scenarios/; PathRefused or InputError when it cannot be."""
     path = folders.scenario(name)
-    raw = backend.read_scenario(path)
+    raw, origins = backend.read_scenario_and_origins(path)
     rel = str(path.relative_to(folders.scenarios))
-    return Draft(rel, raw, tuple(copy.deepcopy(raw.get("policies") or [])), raw.get("name", ""))
+    places = tuple((folders.rel(Path(o[0])), int(o[1])) if o else None for o in origins)
+    return Draft(rel, raw, tuple(copy.deepcopy(raw.get("policies") or [])), raw.get("name", ""), places)
 
 
 _CHECKED: dict[str, tuple[float, object]] = {}
@@ -74,18 +109,21 @@ def check(folders: Folders, draft: Draft):
     """The first problem of the draft as the command line would report it (an
     InputError, whose ``str`` is ``file: field: message``), or None.
 
+    A lever's error names it where it was written (its file and its place in that
+    file's list), as ``migsim validate`` does; ``Draft.lever_at`` finds it in the draft.
     Checking reads the network and the departure schedule (a few tenths of a second),
     and every page shows the draft's state, so a result is reused across pages and
     sessions for the same scenario."""
     path = folders.rel(folders.scenarios / draft.file)
-    key = path + json.dumps(draft.raw(), sort_keys=True, default=str)
+    raw = backend.with_origins(draft.raw(), [list(p) for p in draft.places(path)])
+    key = path + json.dumps(raw, sort_keys=True, default=str)
     now = time.monotonic()
     with _CHECKED_LOCK:
         hit = _CHECKED.get(key)
     if hit is not None and now - hit[0] < CHECK_TTL_S:
         return hit[1]
     try:
-        backend.check_scenario(draft.raw(), path)
+        backend.check_scenario(raw, path)
         result = None
     except backend.InputError as exc:
         result = exc

@@ -161,16 +161,6 @@ def with_field(lever: dict, name: str, value: Any) -> dict:
     return {**lever, name: value}
 
 
-def error_place(field: str) -> tuple[int | None, str | None]:
-    """Where an InputError's field path points: (lever index, field name) for
-    ``policies.3.seats_per_flight.0``; (3, None) for the lever as a whole;
-    (None, None) outside the levers."""
-    parts = field.split(".")
-    if len(parts) >= 2 and parts[0] == "policies" and parts[1].isdigit():
-        return int(parts[1]), (parts[2] if len(parts) > 2 else None)
-    return None, None
-
-
 # ------------------------------------------------------------------ widgets
 
 def LeverForm(index: int, lever: dict, specs: list[FieldSpec], choices: dict[str, list[str]],

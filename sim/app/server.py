@@ -102,22 +102,47 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _prepare(f, name: str):
+    """Open, check and draw the timeline of one scenario file (filling the caches the
+    Scenario page reads); the draft."""
+    from sim.app import drafts, figures
+
+    d = drafts.open_draft(f, name)
+    drafts.check(f, d)
+    raw = d.raw()
+    figures.timeline_png(list(d.levers), d.period(), raw.get("spinup_start"),
+                         (raw.get("border") or {}).get("title42_end"))
+    return d
+
+
+def _prepare_the_others(f, limit: int = 50) -> None:
+    """The other files of scenarios/, in the background: opening one then answers within
+    a second (its timeline alone takes a quarter of one to draw)."""
+    from sim.app import state
+
+    for name in [n for n in f.scenario_names() if n != state.DEFAULT_FILE][:limit]:
+        try:
+            _prepare(f, name)
+        except Exception:  # noqa: BLE001 - a broken file is reported when someone opens it
+            pass
+
+
 def warm_caches() -> None:
     """Check and draw the default scenario once (and a watch map), filling the caches
-    the pages read, and matplotlib's font caches."""
-    from sim.app import backend, drafts, figures, state
+    the pages read, and matplotlib's font caches; then the other scenario files in the
+    background."""
+    from sim.app import backend, figures, state
 
     try:
         f = state.folders()
-        d = drafts.open_draft(f, state.DEFAULT_FILE)
-        drafts.check(f, d)
+        d = _prepare(f, state.DEFAULT_FILE)
         raw = d.raw()
-        figures.timeline_png(list(d.levers), d.period(), raw.get("spinup_start"),
-                             (raw.get("border") or {}).get("title42_end"))
         m = backend.watch_model(raw, f.rel(f.scenarios / d.file), 0.01, 1)
         figures.route_map(backend.watch_network(m), next(iter(figures.BOXES))).image(m.frames[0], "", m.max_group)
     except Exception as exc:  # noqa: BLE001 - only a cache: the pages report real problems
         print(f"migsim app: warning: could not prepare the default scenario: {exc}", file=sys.stderr)
+        return
+    threading.Thread(target=_prepare_the_others, args=(f,), daemon=True).start()
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, root: Path | None = None) -> int:

@@ -95,10 +95,26 @@ def SavePanel(d: drafts.Draft, problem):
 
 
 @solara.component
+def FoldedLever(i: int, lever: dict, d: drafts.Draft, place: tuple, on_unfold):
+    """An inherited, unchanged lever in one line: a scenario extending the history has
+    a dozen of them, and drawing every form made opening it take seconds."""
+    title = f"{i + 1}. {lever.get('type', '(no type)')}"
+    end = lever.get("end") or "the end"
+    with solara.Card(title, subtitle=str(lever.get("label") or ""), classes=["migsim-lever-card", "migsim-lever-folded"]):
+        Note(f"{lever.get('start')} to {end}; inherited from {place[0]} (policies.{place[1]})")
+        with solara.Row():
+            solara.Button("Edit its fields", on_click=on_unfold, text=True, classes=[f"migsim-unfold-{i}"])
+            solara.Button("Remove this lever", on_click=lambda: state.draft.set(d.remove_lever(i)), text=True,
+                          classes=["migsim-remove-lever"])
+
+
+@solara.component
 def LeverCard(i: int, lever: dict, d: drafts.Draft, problem):
     schema = drafts.schema()
     kinds = forms.lever_schemas(schema)
-    where_i, where_field = forms.error_place(problem.field) if problem is not None else (None, None)
+    f = state.folders()
+    where_i, where_field = (d.lever_at(f.rel(f.scenarios / d.file), problem) if problem is not None
+                            else (None, None))
     error = (where_field, str(problem)) if where_i == i else None
     title = f"{i + 1}. {lever.get('type', '(no type)')}"
     with solara.Card(title, subtitle=str(lever.get("label") or ""), classes=["migsim-lever-card"]):
@@ -136,6 +152,8 @@ def Page():
 def Editor(d: drafts.Draft):
     f = state.folders()
     problem = solara.use_memo(lambda: drafts.check(f, d), [d])
+    unfolded = solara.use_reactive(frozenset())
+    solara.use_effect(lambda: unfolded.set(frozenset()), [d.file])  # another file: fold again
     raw = d.raw()
     png = figures.timeline_png(list(d.levers), d.period(), raw.get("spinup_start"),
                                (raw.get("border") or {}).get("title42_end"))
@@ -154,6 +172,16 @@ def Editor(d: drafts.Draft):
             else:
                 solara.Success("valid: ready to run", classes=["migsim-check-ok"])
             solara.Image(png, width="100%")
+            path = f.rel(f.scenarios / d.file)
+            folded = d.inherited(path)
+            if any(folded):
+                Note(f"{sum(folded)} lever(s) inherited unchanged from the files {d.file} extends are folded: "
+                     "'Edit its fields' opens one.")
+            places = d.places(path)
+            wrong = d.lever_at(path, problem)[0] if problem is not None else None
             for i, lever in enumerate(d.levers):
-                LeverCard(i, lever, d, problem)
+                if folded[i] and i not in unfolded.value and i != wrong:
+                    FoldedLever(i, lever, d, places[i], lambda i=i: unfolded.set(unfolded.value | {i}))
+                else:
+                    LeverCard(i, lever, d, problem)
             AddLever(d)
