@@ -84,3 +84,23 @@ def test_draws_without_a_posterior_are_refused(tmp_path, capsys):
         validate_raw({**tiny_scenario(tmp_path), "policies": [
             {"type": "closure", "start": "2023-02-01", "node": "n_detour", "uncertain": {"node": {"low": 0, "high": 1}}}]},
             path)
+
+
+def test_compare_pairs_draws_only_with_draws(tmp_path):
+    """Fan charts and differences of runs with posterior draws: members are draws, paired
+    draw by draw with another run of draws, never with seeds at the estimate."""
+    from sim.studies.compare import compare
+    from sim.studies.compare.figures import differences
+    from sim.studies.compare.read import load
+
+    base, alt = _scenarios(tmp_path)
+    for name, path, k in (("b", base, "3"), ("a", alt, "3"), ("e", alt, "0")):
+        args = ["run", str(path), "--out", str(tmp_path / name), "--quiet", "--no-plots"]
+        assert main(args + (["--posterior-draws", k] if k != "0" else ["--replicates", "3"])) == 0
+    scs, heads = load([tmp_path / "b", tmp_path / "a", tmp_path / "e"])
+    assert [s.members_are for s in scs] == ["posterior draws", "posterior draws", "seeds"]
+    d = differences(scs, scs[0], heads)
+    assert set(d.loc[d["scenario"] == scs[1].label, "method"]) == {"paired by seed and posterior draw (5-95%)"}
+    assert set(d.loc[d["scenario"] == scs[2].label, "method"]) == {"difference of means (bootstrap 5-95%)"}
+    res = compare([tmp_path / "b", tmp_path / "a"], tmp_path / "cmp", baseline=str(tmp_path / "b"))
+    assert (tmp_path / "cmp" / "differences.png").is_file() and len(res["scenarios"]) == 2

@@ -63,7 +63,11 @@ def _footnote(fig: Figure, lines: list[str], width_chars: int = 170) -> None:
 
 
 def _members_note(scs: list[Scenario]) -> str:
-    note = "Members per scenario: " + "; ".join(f"{s.label}: {len(s.members)}" for s in scs) + "."
+    note = "Members per scenario: " + "; ".join(f"{s.label}: {len(s.members)} {s.members_are}" for s in scs) + "."
+    if any(s.members_are == "posterior draws" for s in scs):
+        note += (" A posterior draw is a parameter set from the estimation's posterior (and the stated priors of "
+                 "uncertain lever sizes) with its own seed: its bands hold the parameters' uncertainty as well as "
+                 "the seeds'.")
     scales = sorted(set().union(*[s.scales for s in scs]))
     if scales and scales != [1.0]:
         note += (" Simulated counts are divided by the departures.scale of each run ("
@@ -108,7 +112,8 @@ def plot_time(scs: list[Scenario]) -> Figure:
     _footnote(fig, [
         f"Observed encounters: {Observed.source(obs_enc, CBP_SOURCE) if obs_enc is not None else 'not available'}. "
         f"Observed Darién: {Observed.source(obs_dar, DARIEN_SOURCE) if obs_dar is not None else 'not available'}.",
-        "Members: seeds of a run folder, or the runs of a sweep group (seeds and any factors not grouped by). "
+        "Members: the replicates of a run folder (seeds, or posterior draws), or the runs of a sweep group "
+        "(replicates and any factors not grouped by). "
         + _members_note(scs) + " Values placed mid-month.",
     ])
     return fig
@@ -167,7 +172,11 @@ def differences(scs: list[Scenario], base: Scenario, heads: list[Headline]) -> p
             continue
         st = s.frame("totals").pivot_table(index="member", columns="name", values="value")
         common = bt.index.intersection(st.index)
-        paired = len(common) >= 2 and len(common) == len(st.index) == len(bt.index)
+        # paired only like with like: draw j of both runs is the same parameter set with the same seed
+        paired = (len(common) >= 2 and len(common) == len(st.index) == len(bt.index)
+                  and s.members_are == base.members_are)
+        how = "paired by seed and posterior draw (5-95%)" if base.members_are == "posterior draws" \
+            else "paired by seed (5-95%)"
         for h in heads:
             name, label = h.name, h.label
             b_mean = float(bt[name].mean())
@@ -184,7 +193,7 @@ def differences(scs: list[Scenario], base: Scenario, heads: list[Headline]) -> p
             rows.append({"scenario": s.label, "baseline": base.label, "outcome": name, "label": label,
                          "baseline_mean": b_mean, "difference": mean, "lo90": float(lo), "hi90": float(hi),
                          "percent": 100 * mean / b_mean if b_mean else np.nan,
-                         "method": "paired by seed (5-95%)" if paired else "difference of means (bootstrap 5-95%)"})
+                         "method": how if paired else "difference of means (bootstrap 5-95%)"})
     return pd.DataFrame(rows)
 
 

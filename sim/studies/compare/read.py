@@ -66,6 +66,9 @@ class Scenario:
     places: list = field(default_factory=list)  # member, metric, place, value (period totals)
     totals: list = field(default_factory=list)  # member, name, value
     members: list = field(default_factory=list)  # member keys (seed for pairing)
+    # what a member is: "seeds" at the estimate, or "posterior draws" (each with its own
+    # seed: the bands then hold the parameters' uncertainty, not only the dice's)
+    members_are: str = "seeds"
     scales: set = field(default_factory=set)  # departures.scale of the members (counts are divided by it)
 
     def frame(self, name: str) -> pd.DataFrame:
@@ -141,6 +144,8 @@ class RunSource:
         folder = self.folder
         obs, nodes, edges, scale = _scenario_files(self.summary.get("scenario_file"))
         sc = Scenario(self.summary.get("scenario", folder.name), str(folder), obs, nodes, edges)
+        if self.summary.get("posterior_draws"):
+            sc.members_are = "posterior draws"
         ts = pd.read_parquet(folder / "timeseries.parquet", columns=["date", "metric", "nationality", "place", "seed", "value"])
         for seed, part in ts.groupby("seed"):
             reduce_member(sc, part, int(seed), heads, scale)
@@ -184,6 +189,8 @@ class SweepSource:
             key = key if isinstance(key, tuple) else (key,)
             label = ", ".join(f"{c}={_fmt(v)}" for c, v in zip(cols, key)) or meta["name"]
             sc = Scenario(label if not cols else f"{meta['name']}: {label}", str(folder), obs, nodes, edges)
+            if meta["spec"].get("posterior_draws"):
+                sc.members_are = "posterior draws"
             one_per_seed = g["seed"].is_unique
             for r in g.itertuples(index=False):
                 f = folder / "series" / f"run_id={r.run_id}" / "part.parquet"
