@@ -74,6 +74,7 @@ def test_effects_with_draws_split_the_interval(tmp_path):
     assert "parameter_share" in t.columns and (t["replicates"] == 3).all()
     assert t.at["removals", "difference_mean"] > 0
     assert "share of variance from parameters" in (out / "effects.md").read_text()
+    assert (out / "effects.png").stat().st_size > 10_000  # the table as a figure, next to it
 
 
 def test_draws_without_a_posterior_are_refused(tmp_path, capsys):

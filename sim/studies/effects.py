@@ -146,5 +146,8 @@ def run_effects(scenarios: list[str], baseline: str, out: str | Path, replicates
                                            "scenarios": {str(p): h for p, h in hashes.items()}})
         (tmp / "effects.md").write_text(
             f"# Effects against {Path(baseline).name}\n\nTotals over each scenario's period. {how}.\n\n"
-            + to_markdown(table) + "\n")
+            + to_markdown(table) + "\n\n![effects](effects.png)\n")
+        from sim.studies.effects_plot import effects_figure
+
+        effects_figure(table, Path(baseline).name, how + ".").savefig(tmp / "effects.png", dpi=110)
     return table

@@ -76,6 +76,9 @@ class Run:
         # all seeds of the run (not only those with rows for a metric): a seed with no
         # Darién crossings is a replicate whose count is zero, not a missing replicate
         self.seeds = self.table.seeds
+        # replicates run with --posterior-draws are draws (a parameter set and a seed each):
+        # their spread holds the parameters' uncertainty, not only the dice's
+        self.members = ("posterior draws" if "draw" in ts.columns and ts["draw"].notna().any() else "seeds")
         days = self.table.day
         self.span = (Window(pd.Timestamp(days.min()).date(), pd.Timestamp(days.max()).date(), "run")
                      if len(days) else None)
@@ -109,14 +112,14 @@ class Run:
             self.span.start, self.span.end) else None
 
 
-def _band(by_seed: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, str]:
-    """Median and spread across seeds (columns), with a label for the legend."""
+def _band(by_seed: pd.DataFrame, members: str = "seeds") -> tuple[pd.Series, pd.Series, pd.Series, str]:
+    """Median and spread across replicates (columns), with a label for the legend."""
     n = by_seed.shape[1]
     med = by_seed.median(axis=1)
     if n >= PERCENTILE_MIN_SEEDS:
         lo, hi = by_seed.quantile(0.05, axis=1), by_seed.quantile(0.95, axis=1)
-        return med, lo, hi, "5-95% across seeds"
-    return med, by_seed.min(axis=1), by_seed.max(axis=1), "min-max across seeds"
+        return med, lo, hi, f"5-95% across {members}"
+    return med, by_seed.min(axis=1), by_seed.max(axis=1), f"min-max across {members}"
 
 
 def _mid_month(months: pd.Index) -> pd.DatetimeIndex:
@@ -168,13 +171,15 @@ def _seed_note(run: Run, band_label: str | None, centre: str = "line = median",
     """How many replicates the simulated series summarises, and what the spread means."""
     n = len(run.seeds)
     if n > 1 and band_label:
-        return f"Simulated: {n} seeds; {centre}, {spread} = {band_label}."
+        what = f"{n} {run.members}" + (" (each a parameter set from the posterior and its own seed)"
+                                        if run.members != "seeds" else "")
+        return f"Simulated: {what}; {centre}, {spread} = {band_label}."
     return f"Simulated: {n} seed{'s' if n != 1 else ''}."
 
 
-def _draw_sim_band(ax: Axes, x, by_seed: pd.DataFrame, label: str) -> str | None:
-    """Median line plus, for several seeds, the shaded spread; returns the band label."""
-    med, lo, hi, band_label = _band(by_seed)
+def _draw_sim_band(ax: Axes, x, by_seed: pd.DataFrame, label: str, members: str = "seeds") -> str | None:
+    """Median line plus, for several replicates, the shaded spread; returns the band label."""
+    med, lo, hi, band_label = _band(by_seed, members)
     ax.plot(x, med.to_numpy(), color=SIM_COLOR, marker="o", ms=4, lw=1.8,
             label=f"{label} (median)" if by_seed.shape[1] > 1 else label)
     if by_seed.shape[1] > 1:
@@ -215,7 +220,7 @@ def _encounters_by_month(run: Run, title: str) -> Figure:
     band_label = None
     has_sim = not by_seed.empty and by_seed.to_numpy().sum() > 0
     if has_sim:
-        band_label = _draw_sim_band(ax, _mid_month(by_seed.index), by_seed, "simulated")
+        band_label = _draw_sim_band(ax, _mid_month(by_seed.index), by_seed, "simulated", run.members)
     else:
         _note(ax, "no simulated encounters in this run", y=0.6)
     if obs is not None:
@@ -274,7 +279,7 @@ def _encounters_by_citizenship(run: Run, title: str) -> Figure:
         shown = np.where(m > 0, m, floor)
         err = np.vstack([shown - np.maximum(lo_o, floor), np.maximum(hi_o, floor) - shown])
         ax.errorbar(shown, y + 0.15, xerr=np.clip(err, 0, None), fmt="o", color=SIM_COLOR, ms=5,
-                    capsize=2, lw=1, label="simulated, mean (bar: min-max across seeds)"
+                    capsize=2, lw=1, label=f"simulated, mean (bar: min-max across {run.members})"
                     if len(seeds) > 1 else "simulated")
         zero = m <= 0
         if zero.any():
@@ -301,7 +306,7 @@ def _encounters_by_citizenship(run: Run, title: str) -> Figure:
     src = Observed.source(obs, CBP_SOURCE) if obs is not None else NO_OBSERVED
     return _finish(fig, ax, title, f"Southwest Land Border encounters by citizenship, {label} total", [
         f"Observed: {src}." if obs is not None else f"Observed: {NO_OBSERVED} ({CBP_SOURCE}).",
-        _seed_note(run, "min-max across seeds" if len(seeds) > 1 else None,
+        _seed_note(run, f"min-max across {run.members}" if len(seeds) > 1 else None,
                    centre="dot = mean", spread="error bar"),
     ], legend_loc="lower right")
 
@@ -320,7 +325,7 @@ def _darien_by_month(run: Run, title: str) -> Figure:
     obs = run.observed_darien_by_month()
     band_label = None
     if not by_seed.empty and by_seed.to_numpy().sum() > 0:
-        band_label = _draw_sim_band(ax, _mid_month(by_seed.index), by_seed, "simulated")
+        band_label = _draw_sim_band(ax, _mid_month(by_seed.index), by_seed, "simulated", run.members)
     else:
         _note(ax, "no simulated Darién crossings in this run", y=0.6)
     derived = np.zeros(0, bool)
