@@ -245,7 +245,9 @@ def test_a_5_percent_run_shows_its_plots_and_effects(page, server):
     row = page.locator(".migsim-effects-table tr", has_text="removals").first.inner_text()
     assert f"{removed['difference_mean'] / 0.05:+,.0f}" in row
     assert f"{removed['scenario_mean'] / 0.05:,.0f}" in row
-    assert re.search(r"encounters, FY2023\s+[\d,]+", page.locator(".migsim-headline").inner_text(), re.IGNORECASE)
+    # the scenario reports calendar 2024 (no whole fiscal year): the headline names its window
+    assert re.search(r"encounters, 2024-01-01 to 2024-12-31\s+[\d,]+", page.locator(".migsim-headline").inner_text(),
+                     re.IGNORECASE)
     shot(page, "app_results.png", 1900)
 
 
