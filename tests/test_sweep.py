@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, tiny_scenario, write_yaml
 
+from sim.cli import build_parser
 from sim.errors import InputError
 from sim.scenario.variation import set_path
 from sim.studies import sweep as sw
@@ -346,6 +347,12 @@ def test_sweep_with_posterior_draws(tmp_path, cluster):
     enc = runs[runs["removed_retry"] == 0.2].set_index("draw")["encounters"]
     if len(set(rows)) > 1:
         assert enc.nunique() > 1
+    # --posterior-draws K: K replicates (seeds from the file's first), each with its draw
+    a = build_parser().parse_args(["sweep", str(path), "--out", str(tmp_path / "k"), "--posterior-draws", "2"])
+    assert a.posterior_draws == 2
+    prep = sw.prepare(path, a.posterior_draws)
+    assert prep["spec"].replicates == [1, 2] and prep["spec"].posterior_draws
+    assert build_parser().parse_args(["sweep", str(path), "--out", "o", "--posterior-draws"]).posterior_draws is True
     # asking for draws of a scenario without a posterior fails before any output
     write_yaml(tmp_path / "plain.yaml", tiny_scenario(tmp_path))
     bad = write_sweep(tmp_path, base="plain.yaml", posterior_draws=True)

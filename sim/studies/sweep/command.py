@@ -49,9 +49,10 @@ def add_parser(subparsers) -> None:
     g.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="address of an existing Dask scheduler (e.g. a dask-jobqueue SLURMCluster)")
     p.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
-    p.add_argument("--posterior-draws", action="store_true",
+    p.add_argument("--posterior-draws", nargs="?", const=True, default=False, type=_positive, metavar="K",
                    help="replicate i of every design point also takes posterior draw i of the base scenario "
-                        "(as posterior_draws: true in the sweep file)")
+                        "(as posterior_draws: true in the sweep file); with K, K such replicates (seeds from "
+                        "the file's first replicate seed on)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 

@@ -69,15 +69,23 @@ def _check_paths(spec: SweepSpec, sweep_path: Path, base_raw: dict, base_path: P
             probe(raw, f"switches.{i}.levels.{name}")
 
 
-def prepare(sweep_path: str | Path, posterior_draws: bool = False) -> dict:
-    """Read and check everything before any output exists: spec, base scenario, design."""
+def prepare(sweep_path: str | Path, posterior_draws: bool | int = False) -> dict:
+    """Read and check everything before any output exists: spec, base scenario, design.
+
+    ``posterior_draws``: True, replicate i of every point takes posterior draw i (as
+    ``posterior_draws: true`` in the file); an int K >= 1, the same with K replicates,
+    seeds counted on from the file's first replicate seed."""
     from sim.scenario.files import read_raw, validate_raw
     from sim.scenario.inputs import Inputs
 
     sweep_path = Path(sweep_path)
     spec, base_path = read_spec(sweep_path)
-    if posterior_draws:
-        spec = spec.model_copy(update={"posterior_draws": True})
+    if posterior_draws is not False and posterior_draws is not None:
+        update = {"posterior_draws": True}
+        if not isinstance(posterior_draws, bool) and posterior_draws >= 1:
+            first = spec.replicates[0]
+            update["replicates"] = list(range(first, first + int(posterior_draws)))
+        spec = spec.model_copy(update=update)
     base_raw = read_raw(base_path)
     for i, (p, v) in enumerate(spec.fixed.items()):
         try:
@@ -140,7 +148,7 @@ def run_args(prep: dict) -> tuple:
 
 
 def run_sweep(sweep_path: str | Path, out: str | Path, workers: int | None = None, scheduler: str | None = None,
-              posterior_draws: bool = False,
+              posterior_draws: bool | int = False,
               retry_failed: bool = False, progress: bool = True, compact_every: float = 5.0,
               stop_after: int | None = None, timings: dict | None = None) -> dict:
     """Run (or resume) a sweep into ``out``. Returns counts {total, skipped, ok, failed, interrupted}.
