@@ -19,6 +19,7 @@ ministry laptop, this build machine) the page then stays blank. Here:
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -121,10 +122,8 @@ def _prepare_the_others(f, limit: int = 50) -> None:
     from sim.app import state
 
     for name in [n for n in f.scenario_names() if n != state.DEFAULT_FILE][:limit]:
-        try:
+        with contextlib.suppress(Exception):  # a broken file is reported when someone opens it
             _prepare(f, name)
-        except Exception:  # noqa: BLE001 - a broken file is reported when someone opens it
-            pass
 
 
 def warm_caches() -> None:

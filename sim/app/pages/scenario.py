@@ -109,13 +109,11 @@ def FoldedLever(i: int, lever: dict, d: drafts.Draft, place: tuple, on_unfold):
 
 
 @solara.component
-def LeverCard(i: int, lever: dict, d: drafts.Draft, problem):
+def LeverCard(i: int, lever: dict, d: drafts.Draft, error: tuple[str | None, str] | None):
+    """A lever's form; ``error`` is (field or None, the one-line message) when the
+    draft's problem is in this lever."""
     schema = drafts.schema()
     kinds = forms.lever_schemas(schema)
-    f = state.folders()
-    where_i, where_field = (d.lever_at(f.rel(f.scenarios / d.file), problem) if problem is not None
-                            else (None, None))
-    error = (where_field, str(problem)) if where_i == i else None
     title = f"{i + 1}. {lever.get('type', '(no type)')}"
     with solara.Card(title, subtitle=str(lever.get("label") or ""), classes=["migsim-lever-card"]):
         if lever.get("type") in kinds:
@@ -123,7 +121,7 @@ def LeverCard(i: int, lever: dict, d: drafts.Draft, problem):
                             lambda new: state.draft.set(d.set_lever(i, new)))
         else:
             solara.Preformatted(dump(lever))
-            solara.Error(str(problem) if error else "unknown lever type")
+            solara.Error(error[1] if error else "unknown lever type")
         solara.Button("Remove this lever", on_click=lambda: state.draft.set(d.remove_lever(i)), text=True,
                       classes=["migsim-remove-lever"])
 
@@ -178,10 +176,10 @@ def Editor(d: drafts.Draft):
                 Note(f"{sum(folded)} lever(s) inherited unchanged from the files {d.file} extends are folded: "
                      "'Edit its fields' opens one.")
             places = d.places(path)
-            wrong = d.lever_at(path, problem)[0] if problem is not None else None
+            wrong, wrong_field = d.lever_at(path, problem) if problem is not None else (None, None)
             for i, lever in enumerate(d.levers):
                 if folded[i] and i not in unfolded.value and i != wrong:
                     FoldedLever(i, lever, d, places[i], lambda i=i: unfolded.set(unfolded.value | {i}))
                 else:
-                    LeverCard(i, lever, d, problem)
+                    LeverCard(i, lever, d, (wrong_field, str(problem)) if i == wrong else None)
             AddLever(d)
