@@ -22,7 +22,7 @@ from conftest import ROOT, tiny_scenario, write_yaml
 
 from sim.cli import build_parser
 from sim.errors import InputError
-from sim.scenario.variation import set_path
+from sim.scenario.variation import get_path, set_path
 from sim.studies import sweep as sw
 from sim.studies.sweep import cluster as scluster, command, design as sdesign, spec as sspec
 
@@ -129,6 +129,37 @@ def test_set_path_and_policy_levels():
     assert raw["policies"] == [{"type": "a", "start": "2023-02-01"}, {"type": "b", "start": "2023-03-01"}]
     sspec.Level(remove_policies=["a"]).apply(raw)
     assert [p["type"] for p in raw["policies"]] == ["b"]
+
+
+def test_a_path_names_a_lever_by_its_label():
+    raw = {"policies": [{"type": "a", "label": "first", "seats": 1}, {"type": "a", "label": "x.y [2]", "seats": 2},
+                        {"type": "b", "label": "twice"}, {"type": "b", "label": "twice"}]}
+    set_path(raw, "policies[x.y [2]].seats", 20)  # a label with dots and brackets of its own
+    set_path(raw, "policies[first].share.MEXICO", 0.5)
+    assert raw["policies"][1]["seats"] == 20 and raw["policies"][0]["share"] == {"MEXICO": 0.5}
+    assert get_path(raw, "policies[x.y [2]].seats") == 20 and get_path(raw, "policies.1.seats") == 20
+    assert get_path(raw, "policies[none].seats", "absent") == "absent"
+    for bad, msg in (("policies[none].seats", "no item"), ("policies[twice].seats", "2 item"),
+                     ("border[first].x", "no list"), ("policies[first.seats", "not a path")):
+        with pytest.raises((KeyError, ValueError), match=msg):
+            set_path(raw, bad, 1)
+
+
+def test_a_sweep_parameter_may_name_a_lever(tmp_path, cluster):
+    path = write_sweep(tmp_path, parameters=[
+        {"name": "t42_end", "path": "policies[Title 42 ends].start", "values": ["2023-02-17", "2023-03-20"]}])
+    prep = sw.prepare(path)
+    assert sorted(set(prep["design"]["t42_end"])) == ["2023-02-17", "2023-03-20"]
+    sw.run_sweep(path, tmp_path / "out", scheduler=cluster.scheduler_address, progress=False)
+    runs = check_store(tmp_path / "out", 4)
+    assert (runs["status"] == "ok").all()
+    # the lever named moved: Title 42 ending a month later changes what the border does
+    assert runs.groupby("t42_end")["encounters"].sum().nunique() == 2
+    bad = write_sweep(tmp_path, parameters=[{"name": "s", "path": "policies[no such lever].start",
+                                             "values": ["2023-02-20"]}])
+    with pytest.raises(InputError, match="no item.*labelled 'no such lever'") as err:
+        sw.prepare(bad)
+    assert err.value.field == "parameters.0.path"
 
 
 # ---------------------------------------------------------------- running

@@ -42,7 +42,8 @@ class Parameter(Strict):
 
     name: str = Field(description="column name in runs.parquet")
     path: str = Field(description="dotted path into the scenario, e.g. border.removed_retry or "
-                                  "border.removal_share.MEXICO; list items by index (policies.0.start)")
+                                  "border.removal_share.MEXICO; list items by index (policies.0.start) or a lever by its label "
+                                  "(policies[US-Panama memorandum flights].seats_per_flight)")
     values: list[Any] | None = Field(None, min_length=1, description="grid values")
     bounds: tuple[float, float] | None = Field(None, description="[low, high] for latin/sobol/morris")
     integer: bool = Field(False, description="round sampled values to integers")
