@@ -218,6 +218,23 @@ def test_a_broken_field_shows_the_command_line_error(page, server):
     shot(page, "app_scenario.png", 1250)
 
 
+def test_inherited_levers_are_folded_until_asked(page):
+    """A policy scenario's inherited levers show one line each; 'Edit its fields' opens
+    that lever's form, and it stays open when another lever goes."""
+    i = _panama_index()
+    tab(page, "scenario")
+    pick(page, "migsim-file-select", "panama_removal_flights.yaml")
+    page.locator(".migsim-scenario-main", has_text="panama_removal_flights").wait_for()
+    assert page.locator(".migsim-lever-folded").count() == i  # every lever before the file's own
+    assert page.locator(".migsim-lever-0").count() == 0 and page.locator(f".migsim-lever-{i}").count() == 1
+    page.locator(".migsim-unfold-1").click()
+    page.locator(".migsim-lever-1 .migsim-field-start").wait_for()
+    assert page.locator(".migsim-lever-folded").count() == i - 1
+    page.locator(".migsim-lever-card").first.locator(".migsim-remove-lever").click()  # lever 0 goes
+    page.locator(".migsim-lever-0 .migsim-field-start").wait_for()  # the opened one, now first
+    assert page.locator(".migsim-lever-folded").count() == i - 2
+
+
 def test_a_5_percent_run_shows_its_plots_and_effects(page, server):
     tab(page, "run")
     page.locator(".migsim-run-button").click()

@@ -178,8 +178,8 @@ def Editor(d: drafts.Draft):
             places = d.places(path)
             wrong, wrong_field = d.lever_at(path, problem) if problem is not None else (None, None)
             for i, lever in enumerate(d.levers):
-                if folded[i] and i not in unfolded.value and i != wrong:
-                    FoldedLever(i, lever, d, places[i], lambda i=i: unfolded.set(unfolded.value | {i}))
+                if folded[i] and places[i] not in unfolded.value and i != wrong:  # by place: removals shift indices
+                    FoldedLever(i, lever, d, places[i], lambda p=places[i]: unfolded.set(unfolded.value | {p}))
                 else:
                     LeverCard(i, lever, d, (wrong_field, str(problem)) if i == wrong else None)
             AddLever(d)
