@@ -186,3 +186,11 @@ def timeline_png(levers: list[dict], period: tuple, spinup, title42_end=None) ->
                 _TIMELINES.clear()
             _TIMELINES[key] = hit
     return hit
+
+
+def draft_timeline_png(draft) -> bytes:
+    """The timeline of a draft (``sim.app.drafts.Draft``): its levers over its period,
+    spin-up and Title 42's end, as the Scenario page shows it."""
+    raw = draft.raw()
+    return timeline_png(list(draft.levers), draft.period(), raw.get("spinup_start"),
+                        (raw.get("border") or {}).get("title42_end"))

@@ -110,9 +110,7 @@ def _prepare(f, name: str):
 
     d = drafts.open_draft(f, name)
     drafts.check(f, d)
-    raw = d.raw()
-    figures.timeline_png(list(d.levers), d.period(), raw.get("spinup_start"),
-                         (raw.get("border") or {}).get("title42_end"))
+    figures.draft_timeline_png(d)
     return d
 
 

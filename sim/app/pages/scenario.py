@@ -153,8 +153,7 @@ def Editor(d: drafts.Draft):
     unfolded = solara.use_reactive(frozenset())
     solara.use_effect(lambda: unfolded.set(frozenset()), [d.file])  # another file: fold again
     raw = d.raw()
-    png = figures.timeline_png(list(d.levers), d.period(), raw.get("spinup_start"),
-                               (raw.get("border") or {}).get("title42_end"))
+    png = figures.draft_timeline_png(d)
     with solara.Columns([1, 2.2]):
         with solara.Column():
             FilePicker(d)

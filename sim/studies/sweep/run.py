@@ -80,9 +80,9 @@ def prepare(sweep_path: str | Path, posterior_draws: bool | int = False) -> dict
 
     sweep_path = Path(sweep_path)
     spec, base_path = read_spec(sweep_path)
-    if posterior_draws is not False and posterior_draws is not None:
+    if posterior_draws:
         update = {"posterior_draws": True}
-        if not isinstance(posterior_draws, bool) and posterior_draws >= 1:
+        if posterior_draws is not True:  # K
             first = spec.replicates[0]
             update["replicates"] = list(range(first, first + int(posterior_draws)))
         spec = spec.model_copy(update=update)
