@@ -87,11 +87,32 @@ class Behaviour:
         if t % FAMILIARITY_EVERY_DAYS or f.penalty <= 0 or f.learning_rate <= 0:
             return False
         dep = self._departed_since
-        share = np.where(dep[:, None] > 0, np.minimum(self._legs_since / np.maximum(dep[:, None], 1e-12), 1.0), 0.0)
-        self.familiarity += f.learning_rate * (1.0 - self.familiarity) * share
+        seen = dep > 0  # a citizenship nobody of which set out this week: nothing learnt, nothing lost
+        share = np.minimum(self._legs_since[seen] / dep[seen, None], 1.0)
+        fam = self.familiarity[seen]
+        fam += f.learning_rate * (share * (1.0 - fam) - f.decay * (fam - f.initial))
+        self.familiarity[seen] = fam
         self._legs_since[:] = 0.0
         self._departed_since[:] = 0.0
-        return bool(share.any())
+        return bool(share.any()) or (f.decay > 0 and bool(seen.any()))
+
+    def settle_familiarity(self, rounds: int = 12) -> None:
+        """Start familiarity at its steady state on the routes chosen today (``settle``):
+        the expected share of each citizenship's departures that takes each leg, from its
+        origins' shares and the route weights (``Router.leg_shares``), gives the steady
+        state (s + decay x initial) / (s + decay) (1 on a leg taken at all, without
+        decay); the route weights depend on familiarity, so it is iterated, damped."""
+        f = self.spec.familiarity
+        if not f.settle or f.penalty <= 0:
+            return
+        router = self.model.router
+        origin_share = self.model.departures.origin_shares()
+        for _ in range(rounds):
+            s = router.leg_shares(origin_share)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                target = np.where(s > 0, (s + f.decay * f.initial) / (s + f.decay), f.initial)
+            self.familiarity = 0.5 * (self.familiarity + target)
+            router.refresh()
 
     def unfamiliarity_cost(self) -> np.ndarray | None:
         """Extra generalised cost of each leg for each citizenship (None when off)."""

@@ -59,6 +59,13 @@ class Departures:
         # the uniforms of the day's counts, every day's at once (None: drawn day by day)
         self._count_u = model.streams.uniform_days("departures", model.n_days, self.key)
 
+    def origin_shares(self) -> np.ndarray:
+        """Citizenships x nodes: each citizenship's share of departures from each origin."""
+        out = np.zeros((len(CITIZENSHIPS), self.model.network.n_nodes))
+        np.add.at(out, (self.cit, self.origin), self.share)
+        tot = out.sum(axis=1, keepdims=True)
+        return np.divide(out, tot, out=np.zeros_like(out), where=tot > 0)
+
     def main_origin(self) -> np.ndarray:
         """Per citizenship, its origin with the largest share (-1: none)."""
         out = np.full(len(CITIZENSHIPS), -1, np.int64)

@@ -89,6 +89,7 @@ class RouteModel(Model):
         self.behaviour.start()
         self.departures = Departures(self)
         self.levers = LeverHost(self, sc.policies)
+        self.behaviour.settle_familiarity()  # after the levers in force on the first day
 
     # ------------------------------------------------------------------ the clock
     def at_day(self, day: int, fn: Callable[[], None]) -> None:

@@ -119,6 +119,28 @@ class Router:
         self.can_leave = net.over_legs_out(np.add, self.weights, 0.0) > 0
         self._tabulate()
 
+    def leg_shares(self, origin_share: np.ndarray) -> np.ndarray:
+        """Citizenships x edges: the expected share of a citizenship's departures that sets
+        out on each leg, from its origins' shares (citizenships x nodes), if each party chose
+        every leg by today's weights (cash aside). Parties flow from place to place until a
+        border area or a place with no leg open: visits v = origins + P'v, one linear solve
+        per citizenship."""
+        net = self.model.network
+        nc, n = len(CITIZENSHIPS), net.n_nodes
+        w = self.weights
+        tot = net.over_legs_out(np.add, w, 0.0)                       # citizenships x nodes
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = np.where(tot[:, net.src] > 0, w / tot[:, net.src], 0.0)  # chance of each leg at its place
+        p[:, net.is_border[net.src]] = 0.0                            # a border area ends the way
+        out = np.zeros((nc, net.n_edges))
+        eye = np.eye(n)
+        for c in np.flatnonzero(origin_share.sum(axis=1) > 0):
+            move = np.zeros((n, n))
+            np.add.at(move, (net.dst, net.src), p[c])                  # move[j, i]: from i to j
+            visits = np.linalg.solve(eye - move, origin_share[c])
+            out[c] = visits[net.src] * p[c]
+        return np.clip(out, 0.0, 1.0)
+
     def _to_go(self, legs: np.ndarray, edge_open: np.ndarray) -> np.ndarray:
         """The cost of the way on from every place (citizenships x nodes): the logsum over
         the border areas of the least cost to each plus the area's own cost (its value,

@@ -256,12 +256,21 @@ class Response(Strict):
 
 class Familiarity(Strict):
     """Route knowledge: a leg its citizenship does not know costs ``penalty`` x (1 - familiarity)
-    more; familiarity grows with the share of co-nationals who take the leg
-    (``learning_rate`` a week), from ``initial``."""
+    more. Each week familiarity grows with the share s of co-nationals who set out and took
+    the leg and falls back toward ``initial`` as they stop taking it:
+    f += learning_rate x (s x (1 - f) - decay x (f - initial)), so a leg's steady state is
+    (s + decay x initial) / (s + decay). With ``settle`` a run starts at that steady state
+    on the routes chosen on its first day, so the spin-up fills the route and a result
+    does not hang on how long the run had to learn it (without decay, or without
+    settling, familiarity only grew: an earlier start meant more Darién crossings)."""
 
     penalty: NonNeg = 0.0
     learning_rate: Share = 0.1
-    initial: Share = 0.2
+    initial: Share = Field(0.2, description="familiarity of a leg no co-national takes")
+    decay: NonNeg = Field(0.0, description=(
+        "pull back toward initial, per unit of learning_rate and week (0: knowledge is never lost)"))
+    settle: bool = Field(False, description=(
+        "start at the steady state of the routes chosen on the first day (false: every leg at initial)"))
 
 
 class ParoleBehaviour(Strict):
