@@ -92,11 +92,11 @@ class Border:
 
     def _shares(self, port: bool) -> tuple[np.ndarray, np.ndarray]:
         """Expulsion and removal shares per citizenship, between ports or at a port."""
-        reg = self.regimes
+        reg, k = self.regimes, self.model.spec.border.removal_scale
         if port:
-            return np.zeros(len(CITIZENSHIPS)), np.asarray(reg.port_removal_share.current, dtype=np.float64)
+            return np.zeros(len(CITIZENSHIPS)), np.minimum(k * np.asarray(reg.port_removal_share.current, np.float64), 1.0)
         ex = reg.expel_share.current if reg.title42.current else np.zeros(len(CITIZENSHIPS))
-        return ex, np.asarray(reg.removal_share.current, dtype=np.float64)
+        return ex, np.minimum(k * np.asarray(reg.removal_share.current, dtype=np.float64), 1.0)
 
     def announce(self) -> None:
         """A lever changed the regimes: people hear of the outcomes the new rules imply."""

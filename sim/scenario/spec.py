@@ -211,6 +211,9 @@ class Border(Strict):
     expelled_retry: Share = Field(0.5, description="share of the expelled who try again")
     expelled_retry_days: Positive = Field(10.0, description="mean days before an expelled person tries again")
     removal_share: ByCitizenship = ByCitizenship(default=0.1)
+    removal_scale: NonNeg = Field(1.0, description=(
+        "multiplies every Title 8 removal share, between ports and at ports, the scenario's and its levers' "
+        "(capped at 1): the assumed shares' uncertainty as one number, shared by every citizenship and rule"))
     port_removal_share: ByCitizenship = Field(ByCitizenship(default=0.05), description=(
         "Title 8 removal share at ports of entry (Field Operations), where Title 42 did not apply"))
     port_capacity_per_day: NonNeg | None = Field(None, description=(
