@@ -25,6 +25,7 @@ from sim.studies.calibration.spec import Spec, load_spec
 from sim.studies.calibration.targets import Targets
 
 _CACHE: dict = {}
+MAX_VOLUME_UP = 30.0  # ``volume_levels`` raises a citizenship's levels at most this much
 
 
 @dataclass
@@ -132,13 +133,49 @@ class CalibrationModel:
         inp = self.inputs(params, sc, levels, drop_labels)
         return [self.targets.summarize(simulate(inp, s).timeseries, sc) for s in (self.seeds if seeds is None else seeds)]
 
+    def start_response(self, params: dict | None) -> np.ndarray:
+        """Per citizenship, the response of its departures on the first day (the mean over
+        its origins of ``Behaviour.departure_factor``, weighted by their shares; 0 where it
+        cannot leave) at these parameters (None: the scenario's own)."""
+        from sim.engine.model import RouteModel
+        from sim.scenario.files import validate_raw
+        from sim.scenario.inputs import Inputs
+
+        raw = copy.deepcopy(self._state()[2]) if params is None else self.raw_scenario(params)
+        raw["departures"]["scale"] = self.scale
+        m = RouteModel(Inputs.load(self.spec_path, scenario=validate_raw(raw, self.spec_path)), self.seeds[0])
+        d = m.departures
+        f = d.share * m.behaviour.departure_factor(d.cit, d.origin) * m.router.can_leave[d.cit, d.origin]
+        n = len(CITIZENSHIPS)
+        return np.bincount(d.cit, f, minlength=n) / np.maximum(np.bincount(d.cit, d.share, minlength=n), 1e-300)
+
+    def volume_levels(self, params: dict) -> np.ndarray:
+        """Levels at which a particle sets out as many people on the first day as the
+        scenario's own parameters do: its levels are solved from its run anyway
+        (departures scale with levels), but a particle with a strong response would
+        otherwise be simulated at many times the volume (slow, and with caps such as
+        Mexico's monthly returns binding at the wrong volume)."""
+        key = ("start", self.spec_path, self.mask, self.scale)
+        if key not in _CACHE:
+            _CACHE[key] = self.start_response(None)
+        base, mine = _CACHE[key], self.start_response(params)
+        ok = (base > 0) & (mine > 0)
+        # at most MAX_VOLUME_UP times the scenario's levels: a citizenship that hardly sets out
+        # on the first day may set out in numbers later (its response rises as it learns)
+        up = np.clip(base / np.where(ok, mine, 1.0), 0.0, MAX_VOLUME_UP)
+        return self.base_levels() * np.where(ok, up, 1.0)
+
     def __call__(self, params: dict) -> dict:
-        """Mean statistics over the seeds with each citizenship's level solved; the level
-        factors are returned as ``level_factors``."""
-        runs = self.simulate(dict(params))
+        """Mean statistics over the seeds with each citizenship's level solved (run at
+        ``volume_levels``); the level factors, relative to the scenario's levels, are
+        returned as ``level_factors``."""
+        levels = self.volume_levels(dict(params))
+        runs = self.simulate(dict(params), levels=levels)
         mean = {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
         f = self.targets.level_factors(mean)
-        return {**Targets.apply_levels(mean, f), "level_factors": f}
+        base = self.base_levels()
+        used = np.divide(levels, base, out=np.ones_like(base), where=base > 0)
+        return {**Targets.apply_levels(mean, f), "level_factors": f * used}
 
 
 class LatentModel:

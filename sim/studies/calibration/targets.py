@@ -57,6 +57,10 @@ def pearson(a, b) -> float:
 
 
 def log_ratio(a: float, b: float) -> float:
+    """|log(a / b)|; a ratio a run cannot form (nothing in its month before: nan) counts
+    as a miss by a factor of 1,000 rather than making the whole distance nan."""
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return float(np.log(1e3))
     return float(abs(np.log(max(a, 1e-9) / max(b, 1e-9))))
 
 
