@@ -130,6 +130,29 @@ def test_levels_rescale_each_citizenship_to_its_total(tmp_path):
         np.testing.assert_allclose(back[key], stats[key])
 
 
+def test_a_particle_sets_out_as_many_people_on_day_one_as_the_scenario(tmp_path):
+    """Whatever its response, a particle runs at levels that set out the scenario's volume on
+    the first day (its levels are solved afterwards); the factors it reports are relative to
+    the scenario's levels, so the solved levels do not depend on where it ran."""
+    m, _ = _model(tmp_path, parameters=[
+        {"name": "release_weight", "path": "behaviour.response.release_weight", "response": True,
+         "prior": {"low": 0.0, "high": 5.0}},
+        {"name": "cost_weight", "path": "behaviour.response.cost_weight", "prior": {"low": 0.0, "high": 2.0}}])
+    base = m.base_levels() * m.start_response(None)
+    for p in ({"release_weight": 2.0, "cost_weight": 0.2}, {"release_weight": 0.5, "cost_weight": 0.5}):
+        lv = m.volume_levels(p)
+        assert (m.start_response(p)[m.base_levels() > 0] < 0.5).all()   # a strong response...
+        np.testing.assert_allclose(lv * m.start_response(p), base, rtol=1e-9)  # ...run at the same volume
+        assert not np.allclose(lv, m.base_levels())
+        out = m(p)
+        used = np.divide(lv, m.base_levels(), out=np.ones_like(lv), where=m.base_levels() > 0)
+        np.testing.assert_allclose(out["level_factors"] / used, m.targets.level_factors(
+            {"cells": m.simulate(p, levels=lv)[0]["cells"]}), rtol=1e-9)
+    # a citizenship that hardly sets out on day one is raised at most MAX_VOLUME_UP-fold
+    lv = m.volume_levels({"release_weight": 5.0, "cost_weight": 2.0 * 1e3})
+    assert (lv <= simulate.MAX_VOLUME_UP * m.base_levels() + 1e-9).all()
+
+
 def test_event_ratio_and_checks(tmp_path):
     m, _ = _model(tmp_path)
     t = m.targets
