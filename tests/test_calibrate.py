@@ -245,3 +245,29 @@ def test_project_calibration_file_is_valid():
     assert len(spec.events) >= 5 and spec.mask is not None
     # every response parameter is shared: no event owns one (levers carry no fitted size)
     assert all(not p.path.startswith("policies") for p in spec.parameters)
+
+
+def test_a_new_backcast_refreshes_the_main_reports_backcast_section(tmp_path):
+    from sim.studies.calibration.report import refresh_backcast_sections
+
+    def backcast(total):
+        return ("# Estimation report: backcast\n\n- Written 2026-01-01 00:00 UTC; code at git abc1234; whole command 1 min.\n\n"
+                "## Out of sample: the months before the fit (backcast)\n\nObserved months...\n\n"
+                f"| figure | simulated | observed |\n|---|---|---|\n| encounters, all months | {total} | 9 |\n\n"
+                "Distance by family (estimate): cells 0.1.\n")
+
+    bc = tmp_path / "BACKCAST_FY2022.md"
+    bc.write_text(backcast("111"))
+    from sim.studies.calibration.report import backcast_sections
+    main = tmp_path / "REPORT.md"
+    main.write_text("# Main\n\n## Fit\n\nfit text\n" + "\n".join(backcast_sections(main))
+                    + "\nDistance by family (estimate): cells 0.3.\n\n## Known weaknesses\n\n- one\n")
+    before = main.read_text()
+    assert "| 111 |" in before and "abc1234" in before
+    bc.write_text(backcast("222").replace("abc1234", "def5678"))
+    assert refresh_backcast_sections(tmp_path, bc) == [main]
+    after = main.read_text()
+    assert "| 222 |" in after and "def5678" in after and "| 111 |" not in after
+    # everything outside the backcast section is as it was
+    assert after.split("## Backcast (")[0] == before.split("## Backcast (")[0]
+    assert after.split("\nDistance by family")[1] == before.split("\nDistance by family")[1]

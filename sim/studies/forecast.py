@@ -25,7 +25,7 @@ from sim.outcomes.table import RunTable
 from sim.outcomes.windows import Window
 from sim.scenario.files import read_raw, validate_raw
 from sim.scenario.inputs import Inputs
-from sim.studies.storage import git_commit
+from sim.studies.storage import atomic_text, git_commit
 
 BAND = (0.05, 0.95)
 
@@ -86,9 +86,7 @@ def write_markdown(path: Path, name: str, cmd: str, draws: int, scale: float, st
     L += ["\n## China by month (the charters from 2024-06-29, Ecuador's visa from 2024-07-01)\n",
           "| month | median | 90% band |\n|---|---|---|"]
     L += [f"| {k} | {_n(r['median'])} | {_n(r['low'])} - {_n(r['high'])} |" for k, r in ch.iterrows()]
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(L) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_text(path, "\n".join(L) + "\n")
 
 
 def run_forecast(scenario: str | Path, out: Path, draws: int, scale: float | None, seed: int, processes: int,

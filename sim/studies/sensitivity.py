@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.errors import InputError
+from sim.studies.storage import atomic_write
 
 DPI = 120
 
@@ -151,9 +152,7 @@ def run(sweep_dir: str | Path, outcome: str, out: str | Path | None = None, conf
     out = Path(out) if out else sweep_dir / "sensitivity"
     out.mkdir(parents=True, exist_ok=True)
     csv = out / f"{info['method']}_{outcome}.csv"
-    tmp = csv.with_name(f".{csv.name}.tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(csv)
+    atomic_write(csv, lambda p: table.to_csv(p, index=False))
     meta = json.loads((sweep_dir / "sweep.json").read_text())
     png = out / f"{info['method']}_{outcome}.png"
     fig = plot(table, info, f"sweep {meta['name']} ({meta['n_runs']} runs)", conf_level)

@@ -24,6 +24,24 @@ import sim
 PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pydantic", "pyarrow", "matplotlib", "pyyaml")
 
 
+def atomic_write(path: str | Path, write) -> None:
+    """``write(tmp)`` to a temporary name beside ``path``, then rename it to ``path``: a
+    reader (or a run that stops half-way) never sees a half-written file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+def atomic_text(path: str | Path, text: str) -> None:
+    """Write a text file (UTF-8) under ``atomic_write``."""
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
 @contextlib.contextmanager
 def atomic_dir(final: str | Path):
     """Yield a temporary folder that becomes ``final`` only if the block succeeds."""

@@ -15,6 +15,7 @@ import yaml
 from sim.citizenship import CITIZENSHIPS
 from sim.scenario.variation import set_path
 from sim.studies.calibration.spec import Spec
+from sim.studies.storage import atomic_text
 
 
 def params_fragment(spec: Spec, params: dict, levels: np.ndarray, citizenships: list[str],
@@ -37,9 +38,7 @@ def write_params(spec: Spec, params: dict, levels: np.ndarray, citizenships: lis
                  attractiveness: dict[str, float] | None = None) -> None:
     frag = params_fragment(spec, params, levels, citizenships, attractiveness)
     text = header + yaml.safe_dump(frag, sort_keys=False, allow_unicode=True, width=110)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(dest)
+    atomic_text(dest, text)
 
 
 def draws_table(spec: Spec, post, levels: np.ndarray, citizenships: list[str]):

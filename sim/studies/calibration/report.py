@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from sim.citizenship import CITIZENSHIPS, CODE, REGIONS
 from sim.studies.calibration.checks import by_citizenship
 from sim.studies.calibration.spec import FAMILIES
+from sim.studies.storage import atomic_text
 
 
 def _fig(w=8.0, h=4.2) -> Figure:
@@ -186,9 +187,32 @@ def backcast_sections(report_path: Path) -> list[str]:
         if "## Out of sample" not in text:
             continue
         part = text.split("## Out of sample", 1)[1].split("\n## ", 1)[0].split("\nDistance by family", 1)[0]
+        written = next((ln[2:].strip() for ln in text.splitlines() if ln.startswith("- Written ")), "")
         out += [f"## Backcast ({other.name}): the months before its fit, predicted\n",
-                part.split("\n", 1)[1].strip() + "\n", f"The backcast's estimate and its criteria: [{other.name}]({other.name}).\n"]
+                part.split("\n", 1)[1].strip() + "\n",
+                f"The backcast's estimate and its criteria: [{other.name}]({other.name}) ({written.rstrip('.')}).\n"]
     return out
+
+
+BACKCAST_HEADING = "## Backcast ("
+
+
+def refresh_backcast_sections(folder: Path, written: Path) -> list[Path]:
+    """After a backcast report is written, the reports beside it that show backcast
+    sections show the new ones (their other sections stay as they were). Returns the
+    reports changed."""
+    changed = []
+    for report in sorted(folder.glob("*.md")):
+        if report == written or report.name.startswith("BACKCAST_"):
+            continue
+        text = report.read_text(encoding="utf-8")
+        if BACKCAST_HEADING not in text:
+            continue
+        head, rest = text.split(BACKCAST_HEADING, 1)
+        tail = rest[rest.index("\nDistance by family"):] if "\nDistance by family" in rest else ""
+        atomic_text(report, head + "\n".join(backcast_sections(report)) + tail)
+        changed.append(report)
+    return changed
 
 
 def write_report(*, spec, spec_path, model, history, post, params, levels, runs, mean, events, crit, widths, mask,
@@ -319,4 +343,6 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
         for n in spec.notes:
             add(f"- {n.strip()}")
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text("\n".join(L) + "\n", encoding="utf-8")
+    atomic_text(report_path, "\n".join(L) + "\n")
+    if report_path.name.startswith("BACKCAST_"):
+        refresh_backcast_sections(report_path.parent, report_path)

@@ -26,14 +26,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import InputError
+from sim.studies.storage import atomic_write
 
 KINDS = ("series", "legs")
-
-
-def atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 class Store:
