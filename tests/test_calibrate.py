@@ -165,6 +165,22 @@ def test_event_ratio_and_checks(tmp_path):
     assert checks.counterfactual_ok(m.spec, 2.0, 4.0) and not checks.counterfactual_ok(m.spec, 3.0, 4.0)
 
 
+def test_a_narrow_interval_on_a_few_particles_is_not_identification(tmp_path):
+    m, _ = _model(tmp_path)
+    stats = _observed_stats(m.targets)
+
+    def width_rows(ess):
+        rows = checks.criteria(m.spec, m.targets, stats, {}, {"release_weight": 0.2}, ess)
+        return [r for r in rows if r["criterion"].startswith("release_weight")]
+
+    assert width_rows(60.0)[0]["ok"] and width_rows(20.0)[0]["ok"]
+    few = width_rows(2.0)[0]
+    assert not few["ok"] and "ESS 2" in few["value"]
+    post = pd.DataFrame({"weight": [1.0, 1.0, 1.0, 1.0]})
+    assert abc.effective_sample_size(post) == pytest.approx(4.0)
+    assert abc.effective_sample_size(pd.DataFrame({"weight": [1.0, 1e-9, 1e-9]})) == pytest.approx(1.0, abs=1e-6)
+
+
 def test_weighted_quantile():
     x = np.array([1.0, 2.0, 3.0])
     assert abc.weighted_quantile(x, np.array([1, 1, 1]), 0.5) == pytest.approx(2.0)

@@ -130,6 +130,13 @@ def posterior_frame(history, spec: "Spec") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def effective_sample_size(post: pd.DataFrame) -> float:
+    """Kish's effective sample size of the weighted particles: 1 / sum of squared normalised weights."""
+    w = post["weight"].to_numpy(dtype=float)
+    w = w / w.sum()
+    return float(1.0 / (w ** 2).sum())
+
+
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     o = np.argsort(x)
     x, w = np.asarray(x)[o], np.asarray(w)[o]

@@ -27,7 +27,8 @@ def counterfactual_ok(spec: Spec, cf: float, obs: float) -> bool:
     return cf >= need if obs < 1 else cf <= need
 
 
-def criteria(spec: Spec, t: Targets, stats: dict, events: dict[str, dict], widths: dict[str, float]) -> list[dict]:
+def criteria(spec: Spec, t: Targets, stats: dict, events: dict[str, dict], widths: dict[str, float],
+             ess: float = float("inf")) -> list[dict]:
     """Rows (criterion, value, target, met) for statistics at their levels (mean of seeds)."""
     acc, rows = spec.acceptance, []
 
@@ -94,7 +95,9 @@ def criteria(spec: Spec, t: Targets, stats: dict, events: dict[str, dict], width
             add(f"{e.name}: without its levers", f"{ev['without']:.3f}", f"{'≥' if ev['obs'] < 1 else '≤'} {need:.3f}",
                 counterfactual_ok(spec, ev["without"], ev["obs"]))
     for name, w in widths.items():
-        add(f"{name}: posterior width / prior width", f"{w:.2f}", f"≤ {acc.response_width}", w <= acc.response_width)
+        enough = ess >= acc.min_ess
+        add(f"{name}: posterior width / prior width", f"{w:.2f}" + ("" if enough else f" (ESS {ess:.0f})"),
+            f"≤ {acc.response_width}, ESS ≥ {acc.min_ess:.0f}", w <= acc.response_width and enough)
     return rows
 
 

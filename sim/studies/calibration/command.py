@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.studies.calibration.abc import load_history, point_estimates, posterior_frame, run_abc, weighted_quantile
+from sim.studies.calibration.abc import (effective_sample_size, load_history, point_estimates, posterior_frame, run_abc,
+                                        weighted_quantile)
 from sim.studies.calibration.checks import criteria
 from sim.studies.calibration.levels import refine_levels
 from sim.studies.calibration.outputs import draws_table, write_params
@@ -144,7 +145,8 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
     cf_scale = q.verify_scale if quick else spec.verify.counterfactual_scale
     events = event_ratios(model, params, levels, vseeds, cf_scale, procs, mean["cells"], log)
     w = widths(spec, post)
-    crit = criteria(spec, model.targets, mean, events, {k: v["width"] for k, v in w.items() if v["response"]})
+    crit = criteria(spec, model.targets, mean, events, {k: v["width"] for k, v in w.items() if v["response"]},
+                    effective_sample_size(post))
     ndraw = q.predictive_draws if quick else spec.verify.predictive_draws
     pscale = q.scale if quick else spec.verify.predictive_scale
     mask = masked_prediction(str(spec_path), spec, scale, out, scheduler, quick, log, report_only, max_minutes,

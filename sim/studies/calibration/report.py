@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.citizenship import CITIZENSHIPS, CODE, REGIONS
+from sim.studies.calibration.abc import effective_sample_size
 from sim.studies.calibration.checks import by_citizenship
 from sim.studies.calibration.spec import FAMILIES
 from sim.studies.storage import atomic_text
@@ -239,8 +240,11 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
         f"{int(history.total_nr_simulations):,} simulations of the whole history at departures.scale "
         f"{model.scale} (seeds {model.seeds}, common random numbers), {abc_secs / 60:.1f} min; thresholds "
         + ", ".join(f"{e:.3f}" for e in pops["epsilon"]) + ".")
-    wn = post["weight"].to_numpy() / post["weight"].sum()
-    add(f"- Effective sample size of the last generation: {1.0 / float((wn ** 2).sum()):.0f} of {len(post)}.")
+    ess = effective_sample_size(post)
+    add(f"- Effective sample size of the last generation: {ess:.0f} of {len(post)}"
+        + ("." if ess >= spec.acceptance.min_ess else
+           f": too few for its intervals to say what the data identify (widths count only from "
+           f"{spec.acceptance.min_ess:.0f}; a few particles carry the weight)."))
     add(f"- Levels (each citizenship's potential departures) solved for every particle from its totals, then "
         f"refined at the posterior median ({spec.verify.level_iterations} rounds); verification: seeds "
         f"{vseeds[0]}..{vseeds[-1]} at scale {vscale}; runs without an event's levers at scale {cf_scale}.\n")

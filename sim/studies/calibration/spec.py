@@ -158,6 +158,9 @@ class Acceptance(Strict):
     counterfactual_share: float = Field(0.5, description="without its levers an event's ratio lies at least this share "
                                                          "of the way from the observed one to 1")
     response_width: float = 0.5
+    min_ess: float = Field(20.0, description=(
+        "a posterior width counts as identification only if the last generation's effective sample size is at "
+        "least this: a few particles carrying all the weight make any interval look narrow"))
     area_l1: dict[int, float] = Field(default_factory=lambda: {2022: 0.40, 2023: 0.35},
                                       description="fiscal year -> bound on citizenship x area sum|sim-obs|/sum obs")
     area_factor: float = Field(1.5, description="every area within this factor of its observed total (last fiscal year)")
