@@ -167,7 +167,9 @@ def load_history(db: Path):
     runs = h.all_runs()
     h.id = max(r.id for r in runs)
     r = [r for r in runs if r.id == h.id][0]
-    secs = ((r.end_time or dt.datetime.now()) - r.start_time).total_seconds()
-    return h, secs
+    end = r.end_time
+    if end is None:  # a run stopped before it ended: its time is that of its last whole generation
+        end = pd.to_datetime(h.get_all_populations()["population_end_time"]).max().to_pydatetime()
+    return h, (end - r.start_time).total_seconds()
 
 
