@@ -36,10 +36,6 @@ def test_fy2023_encounters_within_25_percent(baseline_ts):
     assert abs(sim / obs - 1) <= 0.25, (sim, obs)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known miss of the FY2022-FY2023 estimate: Darien January-September 2023 is 20-30% short "
-    "(calibration/REPORT.md, -19.8% over 10 seeds at half scale); strict, so a fixed estimate fails "
-    "here until this marker goes"))
 def test_darien_jan_sep_2023_within_25_percent(baseline_ts):
     w = month_range("2023-01", "2023-09")
     obs = OBSERVED.total("darien_crossings", w)
