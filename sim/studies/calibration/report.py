@@ -179,6 +179,9 @@ def _git() -> tuple[str, bool]:
     return commit, dirty
 
 
+BACKCAST_HEADING = "## Backcast ("
+
+
 def backcast_sections(report_path: Path) -> list[str]:
     """The out-of-sample sections of the backcast reports next to this one (BACKCAST_*.md,
     written by their own calibration files), so the main report shows them too."""
@@ -189,13 +192,10 @@ def backcast_sections(report_path: Path) -> list[str]:
             continue
         part = text.split("## Out of sample", 1)[1].split("\n## ", 1)[0].split("\nDistance by family", 1)[0]
         written = next((ln[2:].strip() for ln in text.splitlines() if ln.startswith("- Written ")), "")
-        out += [f"## Backcast ({other.name}): the months before its fit, predicted\n",
+        out += [f"{BACKCAST_HEADING}{other.name}): the months before its fit, predicted\n",
                 part.split("\n", 1)[1].strip() + "\n",
                 f"The backcast's estimate and its criteria: [{other.name}]({other.name}) ({written.rstrip('.')}).\n"]
     return out
-
-
-BACKCAST_HEADING = "## Backcast ("
 
 
 def refresh_backcast_sections(folder: Path, written: Path) -> list[Path]:
