@@ -116,7 +116,8 @@ class Router:
         self.weights = padded[:, :-1]
         self._no_negative = bool((padded >= 0).all())  # (levers' penalties are not negative)
         # an origin with no leg a citizenship may use: its people do not set out
-        self.can_leave = net.over_legs_out(np.add, self.weights, 0.0) > 0
+        self.out_weight = net.over_legs_out(np.add, self.weights, 0.0)      # citizenships x nodes
+        self.can_leave = self.out_weight > 0
         self._tabulate()
 
     def leg_shares(self, origin_share: np.ndarray) -> np.ndarray:
@@ -127,8 +128,7 @@ class Router:
         per citizenship."""
         net = self.model.network
         nc, n = len(CITIZENSHIPS), net.n_nodes
-        w = self.weights
-        tot = net.over_legs_out(np.add, w, 0.0)                       # citizenships x nodes
+        w, tot = self.weights, self.out_weight
         with np.errstate(invalid="ignore", divide="ignore"):
             p = np.where(tot[:, net.src] > 0, w / tot[:, net.src], 0.0)  # chance of each leg at its place
         p[:, net.is_border[net.src]] = 0.0                            # a border area ends the way

@@ -149,12 +149,12 @@ class CalibrationModel:
         n = len(CITIZENSHIPS)
         return np.bincount(d.cit, f, minlength=n) / np.maximum(np.bincount(d.cit, d.share, minlength=n), 1e-300)
 
-    def volume_levels(self, params: dict) -> np.ndarray:
-        """Levels at which a particle sets out as many people on the first day as the
-        scenario's own parameters do: its levels are solved from its run anyway
-        (departures scale with levels), but a particle with a strong response would
-        otherwise be simulated at many times the volume (slow, and with caps such as
-        Mexico's monthly returns binding at the wrong volume)."""
+    def volume_factors(self, params: dict) -> np.ndarray:
+        """Per citizenship, the change of the scenario's levels at which a particle sets out
+        as many people on the first day as the scenario's own parameters do: its levels are
+        solved from its run anyway (departures scale with levels), but a particle with a
+        strong response would otherwise be simulated at many times the volume (slow, and
+        with caps such as Mexico's monthly returns binding at the wrong volume)."""
         key = ("start", self.spec_path, self.mask, self.scale)
         if key not in _CACHE:
             _CACHE[key] = self.start_response(None)
@@ -163,19 +163,21 @@ class CalibrationModel:
         # at most MAX_VOLUME_UP times the scenario's levels: a citizenship that hardly sets out
         # on the first day may set out in numbers later (its response rises as it learns)
         up = np.clip(base / np.where(ok, mine, 1.0), 0.0, MAX_VOLUME_UP)
-        return self.base_levels() * np.where(ok, up, 1.0)
+        return np.where(ok, up, 1.0)
+
+    def volume_levels(self, params: dict) -> np.ndarray:
+        """The levels ``volume_factors`` asks for."""
+        return self.base_levels() * self.volume_factors(params)
 
     def __call__(self, params: dict) -> dict:
         """Mean statistics over the seeds with each citizenship's level solved (run at
         ``volume_levels``); the level factors, relative to the scenario's levels, are
         returned as ``level_factors``."""
-        levels = self.volume_levels(dict(params))
-        runs = self.simulate(dict(params), levels=levels)
-        mean = {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
+        k = self.volume_factors(dict(params))
+        runs = self.simulate(dict(params), levels=self.base_levels() * k)
+        mean = {key: np.mean([r[key] for r in runs], axis=0) for key in runs[0]}
         f = self.targets.level_factors(mean)
-        base = self.base_levels()
-        used = np.divide(levels, base, out=np.ones_like(base), where=base > 0)
-        return {**Targets.apply_levels(mean, f), "level_factors": f * used}
+        return {**Targets.apply_levels(mean, f), "level_factors": f * k}
 
 
 class LatentModel:
