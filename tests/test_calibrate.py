@@ -67,7 +67,7 @@ def tiny_spec(tmp: Path, **over) -> dict:
         "simulation": {"scale": 1.0, "seeds": [7]},
         "abc": {"processes": 1},
         "verify": {"level_iterations": 1, "seeds": [1], "counterfactual_scale": 1.0},
-        "quick": {"population_size": 4, "max_generations": 1, "max_walltime_minutes": 1, "scale": 1.0,
+        "quick": {"population_size": 4, "max_generations": 2, "max_walltime_minutes": 1, "scale": 1.0,
                   "verify_seeds": [1], "verify_scale": 1.0, "predictive_draws": 2},
     }
     spec.update(over)

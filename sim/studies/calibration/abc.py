@@ -76,12 +76,53 @@ def gaussian_transition(scaling: float = 2.0, defensive: float = 0.2):
     return GaussianTransition(scaling, defensive)
 
 
-def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bool, log=print,
-            max_minutes: float | None = None, db_name: str = "abc.db"):
-    """ABC-SMC; returns (history, elapsed seconds)."""
-    import pyabc
+_WORKER_MODEL: LatentModel | None = None
 
-    spec = model.spec
+
+def _set_worker_model(model: LatentModel) -> None:
+    global _WORKER_MODEL
+    _WORKER_MODEL = model
+
+
+def _worker_call(z: dict) -> dict:
+    return _WORKER_MODEL(z)
+
+
+class OrderedMap:
+    """Simulations of a list of latent parameter sets, in order: one process, a pool of
+    forked processes that each hold the model once, or a Dask cluster (``--scheduler``)."""
+
+    def __init__(self, model: LatentModel, scheduler: str | None, processes: int | None):
+        self.model, self.pool, self.client, self.remote = model, None, None, None
+        if scheduler:
+            from dask.distributed import Client
+
+            self.client = Client(scheduler)
+            self.remote = self.client.scatter(model, broadcast=True)
+            return
+        n = processes or os.cpu_count() or 1
+        if n > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(n, mp_context=mp.get_context("fork"), initializer=_set_worker_model,
+                                            initargs=(model,))
+
+    def __call__(self, zs: list[dict]) -> list[dict]:
+        if self.client is not None:
+            return self.client.gather(self.client.map(lambda m, z: m(z), [self.remote] * len(zs), zs, pure=False))
+        if self.pool is not None:
+            return list(self.pool.map(_worker_call, zs, chunksize=1))
+        return [self.model(z) for z in zs]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+        if self.client is not None:
+            self.client.close()
+
+
+def _budget(spec: Spec, quick: bool, max_minutes: float | None) -> tuple[int, int, float]:
     a = spec.abc
     pop, gens, wall = a.population_size, a.max_generations, a.max_walltime_minutes
     if quick:
@@ -89,6 +130,56 @@ def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bo
         pop, gens, wall = q.population_size, q.max_generations, q.max_walltime_minutes
     if max_minutes is not None:
         wall = max_minutes
+    return pop, gens, wall
+
+
+def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bool, log=print,
+            max_minutes: float | None = None, db_name: str = "abc.db"):
+    """ABC-SMC by the spec's method; returns (pyabc history, elapsed seconds)."""
+    if model.spec.abc.method == "mcmc":
+        return run_abc_mcmc(model, out, scheduler, quick, log, max_minutes, db_name)
+    return run_abc_importance(model, out, scheduler, quick, log, max_minutes, db_name)
+
+
+def run_abc_mcmc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bool, log=print,
+                 max_minutes: float | None = None, db_name: str = "abc.db"):
+    """ABC-SMC with MCMC moves (:mod:`smc`), its generations stored as a pyabc history."""
+    import pyabc
+
+    from sim.studies.calibration.smc import HistoryWriter, run_smc_mcmc
+
+    spec, a = model.spec, model.spec.abc
+    pop, gens, wall = _budget(spec, quick, max_minutes)
+    names = [p.name for p in spec.parameters]
+    db = out / db_name
+    if db.exists():
+        db.unlink()
+    writer = HistoryWriter(db, names, {"cells": model.targets.cells}, dt.datetime.now())
+    sims = OrderedMap(LatentModel(model), scheduler, a.processes)
+    t0 = time.perf_counter()
+    try:
+        run_smc_mcmc(lambda rows: sims([dict(zip(names, map(float, r))) for r in rows]), FitDistance(model.targets),
+                     len(names), population=pop, keep_fraction=a.keep_fraction, mcmc_steps=a.mcmc_steps,
+                     max_generations=gens, max_seconds=wall * 60.0, min_acceptance=a.min_acceptance,
+                     min_epsilon=a.min_epsilon, seed=a.seed, on_generation=writer,
+                     max_simulations=None if quick else a.max_simulations, log=log)
+        writer.done()
+    finally:
+        sims.close()
+    secs = time.perf_counter() - t0
+    history = pyabc.History(f"sqlite:///{db}")
+    history.id = max(r.id for r in history.all_runs())
+    return history, secs
+
+
+def run_abc_importance(model: CalibrationModel, out: Path, scheduler: str | None, quick: bool, log=print,
+                       max_minutes: float | None = None, db_name: str = "abc.db"):
+    """pyabc's importance-weighted ABC-SMC with :func:`gaussian_transition`."""
+    import pyabc
+
+    spec = model.spec
+    a = spec.abc
+    pop, gens, wall = _budget(spec, quick, max_minutes)
     prior = pyabc.Distribution(**{p.name: pyabc.RV("norm", 0.0, 1.0) for p in spec.parameters})
     sampler, client = _sampler(scheduler, a.processes)
     distance = FitDistance(model.targets)
@@ -131,8 +222,12 @@ def posterior_frame(history, spec: "Spec") -> pd.DataFrame:
 
 
 def effective_sample_size(post: pd.DataFrame) -> float:
-    """Kish's effective sample size of the weighted particles: 1 / sum of squared normalised weights."""
-    w = post["weight"].to_numpy(dtype=float)
+    """Kish's effective sample size of the weighted particles, 1 / sum of squared normalised
+    weights, with copies of one particle (the MCMC method's rejected moves) counted once
+    with their weights summed: ten copies are one particle, not ten."""
+    cols = [c for c in post.columns if c != "weight"]
+    w = post.groupby(cols, sort=False, dropna=False)["weight"].sum().to_numpy(dtype=float) if cols else \
+        post["weight"].to_numpy(dtype=float)
     w = w / w.sum()
     return float(1.0 / (w ** 2).sum())
 

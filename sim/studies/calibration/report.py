@@ -235,16 +235,22 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
         f"{' with uncommitted changes in sim/' if dirty else ''}; whole command {total_secs / 60:.1f} min.")
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
-    add(f"- ABC-SMC (pyabc): {len(spec.parameters)} shared parameters, population "
+    a = spec.abc
+    method = (f"ABC-SMC with MCMC moves (Drovandi & Pettitt 2011: each generation keeps {a.keep_fraction:.0%} "
+              f"of the particles, copies them into the dropped places and moves each {a.mcmc_steps} times by "
+              f"Metropolis-Hastings; equal weights; sim/studies/calibration/smc.py; seed {a.seed})"
+              if a.method == "mcmc" else "ABC-SMC with importance weights (pyabc)")
+    add(f"- {method}: {len(spec.parameters)} shared parameters, population "
         f"{int(pops['particles'].iloc[-1]) if len(pops) else '?'}, {history.max_t + 1} generations, "
         f"{int(history.total_nr_simulations):,} simulations of the whole history at departures.scale "
         f"{model.scale} (seeds {model.seeds}, common random numbers), {abc_secs / 60:.1f} min; thresholds "
         + ", ".join(f"{e:.3f}" for e in pops["epsilon"]) + ".")
     ess = effective_sample_size(post)
-    add(f"- Effective sample size of the last generation: {ess:.0f} of {len(post)}"
+    add(f"- Effective sample size of the last generation (copies of a particle counted once): {ess:.0f} of "
+        f"{len(post)}"
         + ("." if ess >= spec.acceptance.min_ess else
            f": too few for its intervals to say what the data identify (widths count only from "
-           f"{spec.acceptance.min_ess:.0f}; a few particles carry the weight)."))
+           f"{spec.acceptance.min_ess:.0f}; a few particles, or copies of a few, carry the weight)."))
     add(f"- Levels (each citizenship's potential departures) solved for every particle from its totals, then "
         f"refined at the posterior median ({spec.verify.level_iterations} rounds); verification: seeds "
         f"{vseeds[0]}..{vseeds[-1]} at scale {vscale}; runs without an event's levers at scale {cf_scale}.\n")

@@ -114,10 +114,19 @@ class ABC(Strict):
     max_walltime_minutes: Annotated[float, Field(gt=0)] = 120.0
     max_simulations: Annotated[int, Field(ge=1)] | None = None
     min_epsilon: Annotated[float, Field(ge=0)] = 0.0
+    method: Literal["mcmc", "importance"] = Field(
+        "mcmc", description="mcmc: particles moved by Metropolis-Hastings with equal weights "
+        "(sim/studies/calibration/smc.py); importance: pyabc's importance-weighted ABC-SMC")
+    keep_fraction: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.7, description="mcmc: share of particles kept each generation (the threshold is the worst kept distance)")
+    mcmc_steps: Annotated[int, Field(ge=1)] = Field(2, description="mcmc: moves per particle and generation")
+    min_acceptance: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.1, description="mcmc: stop when fewer moves than this are accepted (the threshold is then too tight)")
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="mcmc: seed of every draw of the sampler")
     proposal_scaling: Annotated[float, Field(gt=0)] = Field(
-        2.0, description="covariance of the Gaussian proposal = this x the weighted population's covariance")
+        2.0, description="importance: covariance of the Gaussian proposal = this x the weighted population's")
     proposal_defensive: Annotated[float, Field(ge=0, lt=1)] = Field(
-        0.2, description="share of proposals drawn from the prior (defensive mixture)")
+        0.2, description="importance: share of proposals drawn from the prior (defensive mixture)")
     processes: Annotated[int, Field(ge=1)] | None = Field(None, description="worker processes (default: all cores)")
 
 

@@ -1,0 +1,150 @@
+"""ABC-SMC that moves particles by MCMC instead of weighting them: the replenishment
+algorithm of Drovandi & Pettitt (2011, Biometrics 67:225), with the early rejection of
+Picchini (2014).
+
+Why not importance weights (pyabc's ABC-SMC, ``abc.method: importance``): in the latent
+space of ~20 parameters, with populations of tens of particles (what a two-core machine
+affords), the weights prior/proposal of a Gaussian or kernel proposal spread over
+orders of magnitude; the effective sample size fell 60 -> 18 -> 8 -> 2 in four
+generations of the FY2022-FY2023 estimate, and on a 19-dimensional toy problem it
+collapsed the same way with every pyabc transition tried (a posterior width that is
+two particles says nothing). Here the weights stay equal: each generation keeps the
+``keep_fraction`` of particles nearest the data (the new threshold is the worst kept
+distance), copies kept particles at random into the places of the dropped ones, and
+moves every particle by ``mcmc_steps`` Metropolis-Hastings steps that leave the ABC
+posterior at that threshold invariant (a random-walk proposal with the kept particles'
+covariance times ``2.38**2 / dimension``; accepted if the prior ratio allows it -
+checked before simulating - and the new simulation is within the threshold). With a
+noisy simulator this is a pseudo-marginal chain: it targets the ABC posterior exactly.
+
+What the population can still lack is diversity: a particle whose moves are all
+rejected stays a copy. :func:`distinct_share` and the effective sample size of
+:mod:`abc` count copies once. The run stops at ``max_generations``, the wall-time
+budget, or when fewer than ``min_acceptance`` of the moves are accepted (the
+threshold is then too tight for the moves to mix).
+
+Every draw comes from one seeded generator and simulations are mapped in order, so a
+run is reproducible; the generations are written into a pyabc database so that the
+report, ``--report-only`` and the posterior tools read both methods the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Generation:
+    """One population: latent parameters (rows), their statistics and distances."""
+
+    z: np.ndarray
+    stats: list[dict]
+    distance: np.ndarray
+    epsilon: float
+    simulations: int
+    acceptance: float = float("nan")
+    end: dt.datetime = field(default_factory=lambda: dt.datetime.now())
+
+
+def _log_prior(z: np.ndarray) -> np.ndarray:
+    return -0.5 * np.sum(z * z, axis=-1)
+
+
+def run_smc_mcmc(simulate: Callable[[Sequence[np.ndarray]], list[dict]], distance: Callable[[dict], float],
+                 dim: int, *, population: int, keep_fraction: float, mcmc_steps: int, max_generations: int,
+                 max_seconds: float, min_acceptance: float, min_epsilon: float = 0.0, seed: int = 0,
+                 max_simulations: int | None = None, on_generation: Callable[[Generation], None] | None = None,
+                 log: Callable[[str], None] = print) -> list[Generation]:
+    """The generations (generation 0 is a prior sample). ``simulate`` maps latent rows to
+    statistics in order (in parallel if it likes); the prior is standard normal."""
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    z = rng.standard_normal((population, dim))
+    stats = list(simulate(list(z)))
+    d = np.array([distance(s) for s in stats], dtype=float)
+    d[~np.isfinite(d)] = np.inf
+    gens = [Generation(z, stats, d, float("inf"), population)]
+    if on_generation:
+        on_generation(gens[-1])
+    total = population
+    keep = max(2, int(round(keep_fraction * population)))
+
+    def out_of_budget() -> bool:
+        return (time.perf_counter() - t0 > max_seconds
+                or (max_simulations is not None and total >= max_simulations))
+
+    while len(gens) < max_generations and not out_of_budget():
+        prev = gens[-1]
+        order = np.argsort(prev.distance, kind="stable")
+        kept = order[:keep]
+        eps = float(prev.distance[kept[-1]])
+        if not np.isfinite(eps):
+            log("ABC-SMC-MCMC: fewer finite distances than particles to keep; stopping")
+            break
+        idx = np.concatenate([kept, rng.choice(kept, population - keep, replace=True)])
+        z, d = prev.z[idx].copy(), prev.distance[idx].copy()
+        stats = [prev.stats[i] for i in idx]
+        cov = np.atleast_2d(np.cov(prev.z[kept].T)) + 1e-9 * np.eye(dim)
+        chol = np.linalg.cholesky(cov * (2.38 ** 2 / dim))
+        sims, accepted, proposed = 0, 0, 0
+        for _ in range(mcmc_steps):
+            if out_of_budget():
+                break
+            prop = z + rng.standard_normal((population, dim)) @ chol.T
+            u = rng.uniform(size=population)
+            live = np.flatnonzero(np.log(u) < _log_prior(prop) - _log_prior(z))  # early rejection
+            proposed += population
+            new = list(simulate([prop[i] for i in live])) if len(live) else []
+            sims += len(live)
+            for i, s in zip(live, new):
+                di = float(distance(s))
+                if np.isfinite(di) and di <= eps:
+                    z[i], d[i], stats[i] = prop[i], di, s
+                    accepted += 1
+        total += sims
+        rate = accepted / proposed if proposed else 0.0
+        gens.append(Generation(z, stats, d, eps, sims, rate))
+        if on_generation:
+            on_generation(gens[-1])
+        log(f"ABC-SMC-MCMC generation {len(gens) - 1}: threshold {eps:.4g}, {sims} simulations, "
+            f"moves accepted {rate:.1%}, distinct {distinct_share(z):.0%}")
+        if eps <= min_epsilon:
+            break
+        if proposed and rate < min_acceptance:
+            log(f"ABC-SMC-MCMC: moves accepted {rate:.1%} < {min_acceptance:.1%}; stopping")
+            break
+    return gens
+
+
+def distinct_share(z: np.ndarray) -> float:
+    """Share of particles that are not copies of another."""
+    return len(np.unique(np.asarray(z), axis=0)) / max(1, len(z))
+
+
+class HistoryWriter:
+    """Writes each generation into a pyabc database as it is made (a stopped run keeps
+    its whole generations), with equal weights and the latent parameters by name."""
+
+    def __init__(self, db_path, names: list[str], observed: dict, start: dt.datetime):
+        import pyabc
+
+        self.pyabc, self.names = pyabc, names
+        self.history = pyabc.History(f"sqlite:///{db_path}")
+        self.history.store_initial_data(None, {}, observed, {}, ["history"], "{}", "{}", "{}", start)
+
+    def __call__(self, g: Generation) -> None:
+        pa = self.pyabc
+        w = 1.0 / len(g.z)
+        parts = [pa.Particle(m=0, parameter=pa.Parameter(dict(zip(self.names, map(float, row)))), weight=w,
+                             sum_stat=s, distance=float(dd)) for row, s, dd in zip(g.z, g.stats, g.distance)]
+        t = self.history.max_t + 1 if self.history.max_t is not None and self.history.max_t >= 0 else 0
+        self.history.append_population(t, g.epsilon if np.isfinite(g.epsilon) else 1e12,
+                                       pa.Population(parts), g.simulations, ["history"])
+
+    def done(self) -> None:
+        self.history.done(dt.datetime.now())
