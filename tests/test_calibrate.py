@@ -229,8 +229,9 @@ def test_cli_subcommand():
 
 
 # ---------------------------------------------------------------- end to end
-def test_quick_smoke_run(tmp_path):
-    path = write_yaml(tmp_path / "cal.yaml", tiny_spec(tmp_path))
+@pytest.mark.parametrize("method", ["mcmc", "importance"])
+def test_quick_smoke_run(tmp_path, method):
+    path = write_yaml(tmp_path / "cal.yaml", tiny_spec(tmp_path, abc={"processes": 1, "method": method}))
     out = tmp_path / "out"
     s = command.calibrate(path, out=out, quick=True, log=lambda *a: None)
     assert Path(s["params"]).parent == out  # a quick run never touches the calibration folder
@@ -243,6 +244,12 @@ def test_quick_smoke_run(tmp_path):
     assert any("title 42 ends" in n for n in names) and any("release_weight" in n for n in names)
     post = pd.read_parquet(out / "posterior.parquet")
     assert {"release_weight", "days_weight", "weight"} <= set(post.columns)
+    assert len(post) == 4 and s["simulations"] >= 4  # the last generation, whole
+    if method == "mcmc":  # equal weights, and the same particles when run again (one seeded generator)
+        assert np.allclose(post["weight"], post["weight"].iloc[0])
+        again = command.calibrate(path, out=tmp_path / "again", quick=True, log=lambda *a: None)
+        assert again["simulations"] == s["simulations"]
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "again" / "posterior.parquet"), post)
     # the written fragment, merged over the scenario, validates
     from sim.scenario.files import merge, read_raw, validate_raw
 
