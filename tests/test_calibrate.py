@@ -197,6 +197,9 @@ BAD = [
     ({"events": [{"name": "e", "citizenships": ["ALL"], "before": "2023-13", "after": "2023-02", "kind": "fall",
                   "labels": ["x"]}]}, "events.0.before", "not a month"),
     ({"scenario": "missing.yaml"}, "scenario", "file not found"),
+    ({"abc": {"method": "gibbs"}}, "abc.method", "mcmc"),
+    ({"abc": {"keep_fraction": 1.0}}, "abc.keep_fraction", "less than 1"),
+    ({"abc": {"mcmc_steps": 0}}, "abc.mcmc_steps", "greater than or equal to 1"),
 ]
 
 
