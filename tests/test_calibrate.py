@@ -297,3 +297,5 @@ def test_a_new_backcast_refreshes_the_main_reports_backcast_section(tmp_path):
     # everything outside the backcast section is as it was
     assert after.split("## Backcast (")[0] == before.split("## Backcast (")[0]
     assert after.split("\nDistance by family")[1] == before.split("\nDistance by family")[1]
+    # a backcast report rewritten does not quote its own previous run
+    assert backcast_sections(bc) == []

@@ -184,9 +184,12 @@ BACKCAST_HEADING = "## Backcast ("
 
 def backcast_sections(report_path: Path) -> list[str]:
     """The out-of-sample sections of the backcast reports next to this one (BACKCAST_*.md,
-    written by their own calibration files), so the main report shows them too."""
+    written by their own calibration files), so the main report shows them too. A report
+    never quotes itself (a backcast rewritten would otherwise carry its previous run)."""
     out = []
     for other in sorted(report_path.parent.glob("BACKCAST_*.md")):
+        if other.resolve() == Path(report_path).resolve():
+            continue
         text = other.read_text(encoding="utf-8")
         if "## Out of sample" not in text:
             continue
