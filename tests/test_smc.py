@@ -61,3 +61,31 @@ def test_it_stops_when_moves_are_no_longer_accepted():
 def test_copies_count_once_in_the_effective_sample_size():
     post = pd.DataFrame({"a": [1.0, 1.0, 1.0, 2.0], "weight": [0.25] * 4})
     assert abc.effective_sample_size(post) == pytest.approx(1 / (0.75 ** 2 + 0.25 ** 2))
+
+
+class _Square:
+    """A stand-in for the calibration model: picklable, deterministic."""
+
+    def __call__(self, z: dict) -> dict:
+        return {"x": z["a"] ** 2}
+
+
+@pytest.mark.parametrize("where", ["one process", "two processes", "dask"])
+def test_simulations_come_back_in_order_wherever_they_run(where):
+    zs = [{"a": float(i)} for i in range(7)]
+    if where == "dask":
+        from dask.distributed import LocalCluster
+
+        with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+            m = abc.OrderedMap(_Square(), cluster.scheduler_address, None)
+            try:
+                out = m(zs)
+            finally:
+                m.close()
+    else:
+        m = abc.OrderedMap(_Square(), None, 1 if where == "one process" else 2)
+        try:
+            out = m(zs)
+        finally:
+            m.close()
+    assert [o["x"] for o in out] == [i ** 2 for i in range(7)]

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,7 +48,6 @@ class Generation:
     epsilon: float
     simulations: int
     acceptance: float = float("nan")
-    end: dt.datetime = field(default_factory=lambda: dt.datetime.now())
 
 
 def _log_prior(z: np.ndarray) -> np.ndarray:
