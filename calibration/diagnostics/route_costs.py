@@ -66,8 +66,7 @@ def main() -> None:
     risk = 1.0 - (1.0 - np.clip(r.hazard, 0, 1)) ** net.days
     unfam = m.behaviour.unfamiliarity_cost()
     unfam = np.zeros(net.n_edges) if unfam is None else np.broadcast_to(unfam, (len(CODE), net.n_edges))[c]
-    legs = (rc.km_weight * net.km / 1000.0 + rc.cost_weight * net.cost / 1000.0 + rc.risk_weight * risk
-            + rc.days_weight * net.days + unfam)
+    legs = np.broadcast_to(r.leg_costs(), (len(CODE), net.n_edges))[c]  # what the router weighs
     opened = np.broadcast_to(r.access.open, (len(CODE), net.n_edges))[c]
     place = net.index[args.place]
     out = np.flatnonzero(net.src == place)

@@ -90,16 +90,10 @@ class Router:
         to. The cost of the way on is the logsum over the border areas (``_to_go``), so
         where people cross (between ports or at a port, which area) is chosen with the way.
         """
-        m = self.model
-        net, rc = m.network, m.spec.route_choice
+        net = self.model.network
         edge_open = self.access.open
         nc = len(CITIZENSHIPS)
-        risk = 1.0 - (1.0 - np.clip(self.hazard, 0, 1)) ** net.days
-        leg = rc.km_weight * net.km / 1000.0 + rc.cost_weight * net.cost / 1000.0 + rc.risk_weight * risk
-        if rc.days_weight:
-            leg = leg + rc.days_weight * net.days
-        extra = m.behaviour.unfamiliarity_cost()
-        legs = leg[None, :] if extra is None else leg[None, :] + extra      # (1 or citizenships) x edges
+        legs = self.leg_costs()                                           # (1 or citizenships) x edges
         self.to_go = to_go = self._to_go(legs, edge_open)                 # citizenships x nodes
         with np.errstate(invalid="ignore"):
             util = legs + to_go[:, net.dst]
@@ -119,6 +113,18 @@ class Router:
         self.out_weight = net.over_legs_out(np.add, self.weights, 0.0)      # citizenships x nodes
         self.can_leave = self.out_weight > 0
         self._tabulate()
+
+    def leg_costs(self) -> np.ndarray:
+        """Each leg's own generalised cost, (1 or citizenships) x edges: a*km/1000 +
+        b*fare/1000 + c*death risk + d*days, plus each citizenship's unfamiliarity."""
+        m = self.model
+        net, rc = m.network, m.spec.route_choice
+        risk = 1.0 - (1.0 - np.clip(self.hazard, 0, 1)) ** net.days
+        leg = rc.km_weight * net.km / 1000.0 + rc.cost_weight * net.cost / 1000.0 + rc.risk_weight * risk
+        if rc.days_weight:
+            leg = leg + rc.days_weight * net.days
+        extra = m.behaviour.unfamiliarity_cost()
+        return leg[None, :] if extra is None else leg[None, :] + extra
 
     def leg_shares(self, origin_share: np.ndarray) -> np.ndarray:
         """Citizenships x edges: the expected share of a citizenship's departures that sets

@@ -144,8 +144,6 @@ def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bo
 def run_abc_mcmc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bool, log=print,
                  max_minutes: float | None = None, db_name: str = "abc.db"):
     """ABC-SMC with MCMC moves (:mod:`smc`), its generations stored as a pyabc history."""
-    import pyabc
-
     from sim.studies.calibration.smc import HistoryWriter, run_smc_mcmc
 
     spec, a = model.spec, model.spec.abc
@@ -166,10 +164,7 @@ def run_abc_mcmc(model: CalibrationModel, out: Path, scheduler: str | None, quic
         writer.done()
     finally:
         sims.close()
-    secs = time.perf_counter() - t0
-    history = pyabc.History(f"sqlite:///{db}")
-    history.id = max(r.id for r in history.all_runs())
-    return history, secs
+    return load_history(db)[0], time.perf_counter() - t0
 
 
 def run_abc_importance(model: CalibrationModel, out: Path, scheduler: str | None, quick: bool, log=print,
