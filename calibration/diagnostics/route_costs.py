@@ -5,7 +5,8 @@ For each leg out of ``--place``: its share of the citizenship's choice there, it
 cost (fare, days, death risk and unfamiliarity, in generalised-cost units: one unit is a
 factor e in a leg's weight), the cost of the way on from its end (the logsum over the
 border areas), and the least-cost path from its end to a border area with its days,
-fares and wait at places on the way (the router counts travel days, not waits).
+fares and wait at places on the way (the router counts the waits with the travel days
+unless ``route_choice.count_waits`` is false).
 
     PYTHONPATH=. python calibration/diagnostics/route_costs.py --citizenship CUBA --place o_cuba \
         --date 2022-03-01   # the history at scale 0.05, seed 1: about a minute
@@ -67,6 +68,7 @@ def main() -> None:
     unfam = m.behaviour.unfamiliarity_cost()
     unfam = np.zeros(net.n_edges) if unfam is None else np.broadcast_to(unfam, (len(CODE), net.n_edges))[c]
     legs = np.broadcast_to(r.leg_costs(), (len(CODE), net.n_edges))[c]  # what the router weighs
+    days = r.leg_days()  # travel days, and the expected wait at each leg's end if counted
     opened = np.broadcast_to(r.access.open, (len(CODE), net.n_edges))[c]
     place = net.index[args.place]
     out = np.flatnonzero(net.src == place)
@@ -78,15 +80,16 @@ def main() -> None:
         dst = int(net.dst[e])
         print(f"\n  -> {net.ids[dst]} ({net.mode[e]}): share {share:.1%}, open {bool(opened[e])}; leg "
               f"{legs[e]:.3f} = fare {rc.cost_weight * net.cost[e] / 1000:.3f} + days "
-              f"{rc.days_weight * net.days[e]:.3f} + risk {rc.risk_weight * risk[e]:.3f} + unfamiliar "
+              f"{rc.days_weight * days[e]:.3f} + risk {rc.risk_weight * risk[e]:.3f} + unfamiliar "
               f"{unfam[e]:.3f}; way on {r.to_go[c, dst]:.3f}")
         way = least_cost_path(net, legs, opened, dst)
         if way:
             mc = m.move_chance.values[net.dst[way]]
             wait = float(np.sum(np.where(mc > 0, (1.0 - mc) / np.maximum(mc, 1e-9), 0.0)[~net.is_border[net.dst[way]]]))
             print(f"     cheapest way on: {' > '.join(net.ids[net.dst[w]] for w in way)}")
+            counted = "in the cost" if rc.count_waits else "not in the cost"
             print(f"     {net.days[way].sum():.1f} travel days, USD {net.cost[way].sum():,.0f}, expected waits "
-                  f"{wait:.1f} days (not in the cost)")
+                  f"{wait:.1f} days ({counted})")
 
 
 if __name__ == "__main__":

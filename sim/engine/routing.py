@@ -14,6 +14,7 @@ from sim.engine.services import Access
 from sim.engine.streams import derive_keys, multinomial_from_uniforms, name_id
 
 ROUTE = name_id("route")
+MAX_WAIT = 365.0  # days: the wait counted at a place nobody leaves (move chance 0)
 
 
 class Router:
@@ -65,6 +66,7 @@ class Router:
         self._after = np.full(nc * net.n_nodes, np.inf)  # the first entry of the next block
         self.access = Access(base, self.refresh)
         self.refresh()
+        model.move_chance.on_change = self.refresh  # a lever holding people at a place lengthens its ways
 
     def set_penalty(self, tag: str, penalty: np.ndarray | None) -> None:
         """A lever weighs legs into places by ``penalty`` (per node) while it lasts; None ends it."""
@@ -116,15 +118,31 @@ class Router:
 
     def leg_costs(self) -> np.ndarray:
         """Each leg's own generalised cost, (1 or citizenships) x edges: a*km/1000 +
-        b*fare/1000 + c*death risk + d*days, plus each citizenship's unfamiliarity."""
+        b*fare/1000 + c*death risk + d*days, plus each citizenship's unfamiliarity. The
+        days are the leg's travel days and, with ``route_choice.count_waits``, the wait
+        expected at the place it leads to ((1 - p)/p days for a daily chance p of moving
+        on): a way through Necocli and Tapachula takes longer than its buses and boats."""
         m = self.model
         net, rc = m.network, m.spec.route_choice
         risk = 1.0 - (1.0 - np.clip(self.hazard, 0, 1)) ** net.days
         leg = rc.km_weight * net.km / 1000.0 + rc.cost_weight * net.cost / 1000.0 + rc.risk_weight * risk
         if rc.days_weight:
-            leg = leg + rc.days_weight * net.days
+            leg = leg + rc.days_weight * self.leg_days()
         extra = m.behaviour.unfamiliarity_cost()
         return leg[None, :] if extra is None else leg[None, :] + extra
+
+    def leg_days(self) -> np.ndarray:
+        """Days of each leg as a traveller counts them: travel days plus, with
+        ``route_choice.count_waits``, the expected wait at its end (none at a border area;
+        a place nobody leaves counts as ``MAX_WAIT`` days, which no way survives)."""
+        net = self.model.network
+        if not self.model.spec.route_choice.count_waits:
+            return net.days
+        p = self.model.move_chance.values
+        with np.errstate(divide="ignore"):
+            wait = np.minimum(np.where(p > 0, (1.0 - p) / np.maximum(p, 1e-300), np.inf), MAX_WAIT)
+        wait[net.is_border] = 0.0
+        return net.days + wait[net.dst]
 
     def leg_shares(self, origin_share: np.ndarray) -> np.ndarray:
         """Citizenships x edges: the expected share of a citizenship's departures that sets

@@ -68,23 +68,31 @@ class Regimes:
 
 class IndexedRegime:
     """An array (``values``) whose entries levers override while they last, each entry
-    composing like a ``Regime``."""
+    composing like a ``Regime``. ``on_change`` is called after every change (the router
+    counts a place's expected wait in the time of a way, so it recomputes its weights)."""
 
-    def __init__(self, base: np.ndarray):
+    def __init__(self, base: np.ndarray, on_change: Callable[[], None] | None = None):
         self.base = base
         self.values = base.copy()
         self._stacks: dict[int, Regime[float]] = {}
+        self.on_change = on_change
 
     def push(self, index: int, tag: str, value: float) -> None:
         reg = self._stacks.setdefault(index, Regime(f"entry {index}", float(self.base[index])))
         reg.push(tag, value)
-        self.values[index] = reg.current
+        self._set(index, reg.current)
 
     def pop(self, index: int, tag: str) -> None:
         reg = self._stacks.get(index)
         if reg is not None:
             reg.pop(tag)
-            self.values[index] = reg.current
+            self._set(index, reg.current)
+
+    def _set(self, index: int, value: float) -> None:
+        if self.values[index] != value:
+            self.values[index] = value
+            if self.on_change is not None:
+                self.on_change()
 
     @property
     def current(self) -> np.ndarray:

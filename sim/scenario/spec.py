@@ -156,7 +156,8 @@ class Departures(Strict):
 
 class RouteChoice(Strict):
     """Multinomial-logit weights of a leg at a fork: exp(-generalised cost), where a leg's
-    generalised cost is km*a + usd*b + days*d + risk*c (plus, with behaviour.familiarity,
+    generalised cost is km*a + usd*b + days*d + risk*c (days: travel and the wait expected
+    at the place a leg leads to; plus, with behaviour.familiarity,
     a penalty on legs its citizenship does not know) and every weight applies to the leg
     plus the value of the way on from it (the logsum over the border areas it leads to of
     the cheapest way there and the area's own value, ``crossing``)."""
@@ -164,6 +165,9 @@ class RouteChoice(Strict):
     km_weight: NonNeg = Field(1.0, description="per 1000 km")
     cost_weight: NonNeg = Field(0.5, description="per 1000 USD fare")
     days_weight: NonNeg = Field(0.0, description="per day of travel")
+    count_waits: bool = Field(True, description=(
+        "true: a leg's days include the wait expected at the place it leads to, (1 - move_chance)/move_chance "
+        "(levers that hold people at a place lengthen the ways through it); false: travel days only"))
     risk_weight: NonNeg = Field(20.0, description="per unit probability of dying on the leg")
     split_at_forks: bool = Field(False, description=(
         "true: every member chooses the next leg independently and a group splits by a multinomial "
