@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from conftest import tiny_scenario, write_yaml
 
+from sim.citizenship import CODE
 from sim.cli import main
 from sim.engine.model import RouteModel
 from sim.scenario.inputs import Inputs
@@ -139,6 +140,33 @@ def test_enforcement_catches_people_at_the_place(tmp_path, base, action):
 def test_enforcement_throttle_slows_the_place(tmp_path, base):
     ts, _ = run_ts(tmp_path, [{"type": "enforcement", "start": START, "node": "n_city", "move_chance": 0.05}])
     assert series(ts, "encounters", after=D0)["value"].sum() < 0.7 * series(base, "encounters", after=D0)["value"].sum()
+
+
+@pytest.mark.parametrize("count_waits", [True, False])
+def test_a_throttled_place_is_avoided_while_its_waits_count(tmp_path, count_waits):
+    """Holding people at the detour town (move chance 0.1: nine days' expected wait) makes
+    the detour a longer way, so the fork's choice shifts to the jungle from the lever's
+    first day and back at its end; with waits not counted only travel days weigh."""
+    lever = {"type": "enforcement", "start": START, "end": "2023-03-01", "node": "n_detour", "move_chance": 0.1}
+    sc = tiny_scenario(tmp_path, route_choice={"days_weight": 0.2, "count_waits": count_waits})
+    sc["policies"] = [lever]
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / "w.yaml", sc)), 1)
+    net, r = m.network, m.router
+    fork, detour = net.index["n_fork"], net.index["n_detour"]
+    leg = int(np.flatnonzero((net.src == fork) & (net.dst == detour))[0])
+    ven = CODE["VENEZUELA"]
+    share = lambda: r.weights[:, leg] / r.out_weight[:, fork]  # noqa: E731
+    before = share().copy()
+    while m.day <= m.inputs.day_of(D0):
+        m.step()
+    during = share().copy()
+    while m.day <= m.inputs.day_of(dt.date(2023, 3, 2)):
+        m.step()
+    if count_waits:
+        assert during[ven] < 0.5 * before[ven]    # 9 days x 0.2 = 1.8 units: a factor ~6 on its weight
+    else:
+        np.testing.assert_allclose(during, before)
+    np.testing.assert_allclose(share(), before)  # the lever's end restores the weights
 
 
 def test_title42_kept_expels_after_its_end(tmp_path, base):
