@@ -219,6 +219,12 @@ def refresh_backcast_sections(folder: Path, written: Path) -> list[Path]:
     return changed
 
 
+def _threshold(eps: float) -> str:
+    """A generation's threshold; the first generation's prior draws have none (pyabc
+    stores a placeholder of 1e12 or infinity for it)."""
+    return "none (prior draws)" if not np.isfinite(eps) or eps >= 1e11 else f"{eps:.3f}"
+
+
 def write_report(*, spec, spec_path, model, history, post, params, levels, runs, mean, events, crit, widths, mask,
                  draws, attractiveness=None, report_path: Path, plots_dir: Path, quick, abc_secs, total_secs, out, vseeds, vscale,
                  cf_scale, scheduler):
@@ -247,7 +253,7 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
         f"{int(pops['particles'].iloc[-1]) if len(pops) else '?'}, {history.max_t + 1} generations, "
         f"{int(history.total_nr_simulations):,} simulations of the whole history at departures.scale "
         f"{model.scale} (seeds {model.seeds}, common random numbers), {abc_secs / 60:.1f} min; thresholds "
-        + ", ".join(f"{e:.3f}" for e in pops["epsilon"]) + ".")
+        + ", ".join(_threshold(e) for e in pops["epsilon"]) + ".")
     ess = effective_sample_size(post)
     add(f"- Effective sample size of the last generation (copies of a particle counted once): {ess:.0f} of "
         f"{len(post)}"
