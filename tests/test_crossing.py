@@ -109,6 +109,19 @@ def test_trends_stop_at_trend_until():
     assert free[-1] > p[-1]
 
 
+def test_a_citizenships_own_trend_replaces_its_regions():
+    from sim.scenario.spec import Departures
+
+    dep = Departures.model_validate({"trend": {"south_america": 1.0}, "reference_date": "2023-01-01",
+                                     "by_citizenship": {"VENEZUELA": {"level": 10.0, "origins": {"o_a": 1.0}},
+                                                        "COLOMBIA": {"level": 10.0, "trend": -0.5, "origins": {"o_a": 1.0}}}})
+    dates = pd.date_range("2023-01-01", "2024-12-31")
+    p = potential_departures(dep, dates)
+    years = (dates - dates[0]).days.to_numpy() / 365.25
+    np.testing.assert_allclose(p[:, CODE["VENEZUELA"]], 10.0 * np.exp(1.0 * years))   # the region's
+    np.testing.assert_allclose(p[:, CODE["COLOMBIA"]], 10.0 * np.exp(-0.5 * years))   # its own
+
+
 def test_forecast_writes_bands_and_every_draw(tmp_path):
     sc = tiny_scenario(tmp_path)
     pd.DataFrame({"behaviour.response.release_weight": [0.5, 2.0], "weight": [0.5, 0.5]}).to_parquet(tmp_path / "p.parquet")

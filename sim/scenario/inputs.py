@@ -78,7 +78,7 @@ class Inputs:
 
 def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:
     """Potential departures per day and citizenship (persons, before responses): each
-    citizenship's level, times its region's trend since the reference date (to
+    citizenship's level, times its region's trend (or its own) since the reference date (to
     ``trend_until`` at most), times the shared seasonality, times the sample scale."""
     out = np.zeros((len(dates), len(CITIZENSHIPS)))
     until = dates if departures.trend_until is None else dates.where(
@@ -88,6 +88,6 @@ def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:
     s = departures.seasonality
     season = np.exp(s.amplitude * np.cos(2 * np.pi * (month - s.peak_month) / 12.0))
     for c, spec in departures.by_citizenship.items():
-        trend = departures.trend.get(REGION_OF[c], 0.0)
+        trend = departures.trend.get(REGION_OF[c], 0.0) if spec.trend is None else spec.trend
         out[:, CODE[c]] = spec.level * np.exp(trend * years) * season
     return out * departures.scale

@@ -100,6 +100,9 @@ class CitizenshipDepartures(Strict):
     level: NonNeg = Field(description=(
         "potential departures a day at departures.reference_date, before responses and seasonality (persons); "
         "estimated by the calibration"))
+    trend: float | None = Field(None, ge=-3.0, le=3.0, description=(
+        "log growth per year of this citizenship's potential departures, in place of its region's "
+        "(departures.trend): for a citizenship whose emigration moved apart from its region's; none = the region's"))
     origins: dict[str, Share]
     money: Money | None = None
     group_size: GroupSize | None = None
@@ -123,8 +126,8 @@ class Seasonality(Strict):
 
 
 class Departures(Strict):
-    """Who would leave when: a propensity per citizenship (level x regional trend x shared
-    seasonality), which the behaviour block turns into departures (``sim.engine.behaviour``)."""
+    """Who would leave when: a propensity per citizenship (level x regional trend, or the
+    citizenship's own, x shared seasonality), which the behaviour block turns into departures (``sim.engine.behaviour``)."""
 
     scale: NonNeg = Field(1.0, description="a sample of the population: 0.05 = one simulated person for 20 (capacities scale with it)")
     reference_date: dt.date = Field(dt.date(2022, 10, 1), description="date at which levels are given (trends count from it)")

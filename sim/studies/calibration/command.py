@@ -130,7 +130,7 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
     check_spec_against_scenario(model)
     dest = out if quick else base  # a quick run never overwrites the committed estimate
     procs = spec.abc.processes or os.cpu_count() or 1
-    log(f"calibrate: {spec.name}: {len(spec.parameters)} shared parameters and {len(model.base_levels())} levels, "
+    log(f"calibrate: {spec.name}: {len(spec.parameters)} parameters by ABC and {len(model.base_levels())} levels, "
         f"scale {scale}, seeds {model.seeds}, {'quick' if quick else 'full'} run, out {out}")
     history, abc_secs, post, params = estimate(model, out, scheduler, quick, log, report_only, max_minutes, "abc.db")
     post.to_parquet(out / "posterior.parquet", index=False)

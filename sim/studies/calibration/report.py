@@ -249,7 +249,7 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
               f"of the particles, copies them into the dropped places and moves each {a.mcmc_steps} times by "
               f"Metropolis-Hastings; equal weights; sim/studies/calibration/smc.py; seed {a.seed})"
               if a.method == "mcmc" else "ABC-SMC with importance weights (pyabc)")
-    add(f"- {method}: {len(spec.parameters)} shared parameters, population "
+    add(f"- {method}: {len(spec.parameters)} parameters, population "
         f"{int(pops['particles'].iloc[-1]) if len(pops) else '?'}, {history.max_t + 1} generations, "
         f"{int(history.total_nr_simulations):,} simulations of the whole history at departures.scale "
         f"{model.scale} (seeds {model.seeds}, common random numbers), {abc_secs / 60:.1f} min; thresholds "
@@ -266,12 +266,16 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
     add("## Parameters: how many, and what the data say of them\n")
     n_shared = len(spec.parameters)
     trends = [p for p in spec.parameters if p.path.startswith("departures.trend.")]
+    own = [p for p in spec.parameters if p.path.startswith("departures.by_citizenship.") and p.path.endswith(".trend")]
     season = [p for p in spec.parameters if p.path.startswith("departures.seasonality.")]
+    own_cits = [p.path.split(".")[2] for p in own]
     add(f"Departures: one level per citizenship ({len(CITIZENSHIPS)}), one trend per region of origin "
-        f"({len(trends)}: {', '.join(REGIONS)}), shared seasonality ({len(season)}): a citizenship's departures "
-        f"have {1 + 1 + len(season)} parameters of which one is its own. Response and behaviour: "
-        f"{n_shared - len(trends) - len(season)} shared by every citizenship and event; no lever carries a fitted "
-        "effect size (levers hold dates, eligible citizenships and caps).\n")
+        f"({len(trends)}: {', '.join(REGIONS)})"
+        + (f" and a trend of its own for {', '.join(own_cits)} (in place of its region's)" if own else "")
+        + f", shared seasonality ({len(season)}): a citizenship's departures have {1 + 1 + len(season)} "
+        f"parameters of which one is its own{' (two for ' + ', '.join(own_cits) + ')' if own else ''}. "
+        f"Response and behaviour: {n_shared - len(trends) - len(own) - len(season)} shared by every citizenship "
+        "and event; no lever carries a fitted effect size (levers hold dates, eligible citizenships and caps).\n")
     add("| parameter | path | prior | median | 90% interval | width / prior | response |\n|---|---|---|---|---|---|---|")
     for p in spec.parameters:
         w = widths[p.name]
