@@ -45,6 +45,8 @@ CASES = [
     ("behaviour", {"familiarity": {"decay": -0.5}}, "behaviour.familiarity.decay"),
     ("behaviour", {"familiarity": {"settle": "sometimes"}}, "behaviour.familiarity.settle"),
     ("behaviour", {"parole": {"sponsor_shares": 0.3}}, "behaviour.parole.sponsor_shares: unknown key"),
+    ("behaviour", {"waiting": {"leave_rate": 1.5}}, "behaviour.waiting.leave_rate"),
+    ("behaviour", {"waiting": {"settle_rate": -0.1}}, "behaviour.waiting.settle_rate"),
     ("border.returns_share", 2, "border.returns_share"),
     ("policies", [{"type": "parole_pathway", "start": "2023-02-01", "citizenships": ["CUBA"]}],
      "policies.0: give monthly_cap, total_cap or both"),

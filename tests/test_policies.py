@@ -169,6 +169,52 @@ def test_a_throttled_place_is_avoided_while_its_waits_count(tmp_path, count_wait
     np.testing.assert_allclose(share(), before)  # the lever's end restores the weights
 
 
+def test_news_of_title42_ending_moves_beliefs_and_departures_not_processing(tmp_path):
+    """A court's ruling that Title 42 will end (announced_rule, title42: false), while
+    Title 42 stays in force: the share who hear believe in release, so Mexicans (half of
+    whom Title 42 expels) set out more while the news lasts; expulsions go on as before
+    per encounter; at its end beliefs move back for the share who hear."""
+    behaviour = {"response": {"release_weight": 3.0}, "beliefs": {"heard_share": 0.8, "learning_rate": 0.02}}
+    news = {"type": "announced_rule", "label": "court vacatur", "start": "2023-01-25", "end": "2023-02-20",
+            "title42": False}
+    base, mb = run_ts(tmp_path, [], "nb", title42_ends=False, behaviour=behaviour)
+    ts, m = run_ts(tmp_path, [news], "nn", title42_ends=False, behaviour=behaviour)
+    mex = CODE["MEXICO"]
+    d0, d1 = dt.date(2023, 1, 25), dt.date(2023, 2, 21)
+    same(series(ts, "departures", before=d0), series(base, "departures", before=d0))   # nothing before the news
+    during = lambda t: series(t, "departures", "MEXICO", after=d0, before=d1)["value"].sum()  # noqa: E731
+    assert during(ts) > 1.3 * during(base)
+    enc = lambda t, k: series(t, k, "MEXICO", after=d0)["value"].sum()  # noqa: E731
+    # still processed under Title 42: about half expelled, with or without the news
+    assert abs(enc(ts, "expulsions") / enc(ts, "encounters") - enc(base, "expulsions") / enc(base, "encounters")) < 0.05
+    assert m.behaviour.belief[mex] < 0.5 * (1 + mb.behaviour.belief[mex])  # back toward the rules in force
+
+
+def test_news_composes_and_the_latest_announced_wins(tmp_path):
+    sc = tiny_scenario(tmp_path, behaviour={"beliefs": {"heard_share": 1.0, "learning_rate": 0.0}})
+    sc["policies"] = [
+        {"type": "announced_rule", "label": "a", "start": "2023-01-20", "end": "2023-02-10", "title42": False},
+        {"type": "announced_rule", "label": "b", "start": "2023-01-25", "end": "2023-02-05",
+         "removal_share": {"default": 1.0}, "removed_retry": 0.0},
+        {"type": "announced_rule", "label": "c", "start": "2023-02-07", "title42": True},  # denies a
+    ]
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / "n.yaml", sc)), 1)
+    b = m.border
+    in_force = b.expected_release().copy()
+    at = {}
+    for day in ("2023-01-19", "2023-01-21", "2023-01-26", "2023-02-06", "2023-02-08", "2023-02-11"):
+        while m.day <= m.inputs.day_of(dt.date.fromisoformat(day)):
+            m.step()
+        at[day] = m.behaviour.belief.copy()
+    np.testing.assert_allclose(b.expected_release(), in_force)         # processing never changed
+    np.testing.assert_allclose(at["2023-01-19"], in_force)
+    assert (at["2023-01-21"] > in_force + 0.1).all()                   # no expulsions: release more likely
+    np.testing.assert_allclose(at["2023-01-26"], 0.0, atol=1e-12)      # a and b together: everyone removed
+    np.testing.assert_allclose(at["2023-02-06"], at["2023-01-21"])     # b ended, a still believed
+    np.testing.assert_allclose(at["2023-02-08"], in_force)             # c, announced last, wins over a
+    np.testing.assert_allclose(at["2023-02-11"], in_force)             # a ended: nothing changes
+
+
 def test_title42_kept_expels_after_its_end(tmp_path, base):
     ts, _ = run_ts(tmp_path, [], title42_ends=False)
     late = dt.date(2023, 2, 16)
@@ -215,6 +261,7 @@ def test_ledger_holds_with_every_lever_on(tmp_path):
         {"type": "processing_regime", "start": "2023-02-01", "title42": True, "cbp_one_per_day": 50, "expelled_retry": 0.9},
         {"type": "title42_returns", "start": "2023-01-20", "citizenships": ["VENEZUELA"], "monthly_cap": 300},
         {"type": "parole_pathway", "start": "2023-01-20", "citizenships": ["VENEZUELA"], "monthly_cap": 500},
+        {"type": "announced_rule", "start": "2023-01-18", "end": "2023-02-12", "title42": False},
     ]
     for seed in (1, 2, 3):
         ts, m = run_ts(tmp_path, levers, f"all{seed}", seed=seed)
@@ -232,6 +279,9 @@ BAD = [
     ({"type": "visa_regime", "start": START, "citizenship": "CUBA", "legs": [["o_a", "b_elp"]], "open": True}, "policies.0.legs.0: no leg"),
     ({"type": "processing_regime", "start": START, "cbp_one_per_day": -1}, "policies.0.cbp_one_per_day"),
     ({"type": "enforcement", "start": START, "node": "n_city", "action": "return_to"}, "return_to"),
+    ({"type": "announced_rule", "start": START}, "announces nothing"),
+    ({"type": "announced_rule", "start": START, "removal_share": {"NARNIA": 0.5}}, "unknown citizenship 'NARNIA'"),
+    ({"type": "announced_rule", "start": START, "title42": False, "cbp_one_per_day": 5}, "policies.0.cbp_one_per_day"),
 ]
 
 

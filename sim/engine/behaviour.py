@@ -18,6 +18,9 @@ Why these three, each with few shared parameters (``behaviour:`` in a scenario):
   expected outcome raises departures) and reaches only the citizenships and origins
   whose belief or way changed. People already on their way who see their belief fall
   go on with the same probability, exp(-release_weight x fall), the others give up.
+- **Waiting** (``behaviour.waiting``, off by default): those the response holds back
+  wait at home and go later, at a rate that grows with the response, unless they settle
+  for good (``engine/departures.py``): a way that opens after being shut drains the pool.
 
 Nothing here belongs to one event: levers carry only their facts (dates, eligible
 citizenships, caps), and every event's effect comes from these shared parameters.

@@ -72,6 +72,7 @@ class Border:
                                _per_cit(b.port_removal_share), b.expelled_retry, b.removed_retry,
                                b.port_capacity_per_day)
         self._expected = self.expected_release()
+        self._news: dict[str, dict] = {}  # rules announced and not in force (AnnouncedRule), by tag
         # largest party the outcome tables cover (larger ones take the long way)
         dep = model.spec.departures
         self._nmax = min(max([dep.group_size.max] + [s.group_size.max for s in dep.by_citizenship.values()
@@ -105,6 +106,38 @@ class Border:
         self._expected = expected
         if changed.any():
             self.model.behaviour.announce(changed, expected)
+
+    def hear_news(self, tag: str, sets: dict | None) -> None:
+        """News of a rule not in force (``AnnouncedRule``) starts (``sets``: the regime
+        values it announces) or ends (None). People believe the outcomes of the rules in
+        force with every piece of news not yet ended applied, in the order announced;
+        where that changes, the share who hear move their belief to it (as for a rule
+        that starts). A rule that does start later is announced as usual, and news it
+        supersedes is forgotten for the citizenships it changes."""
+        before = self._believed()
+        if sets is None:
+            self._news.pop(tag, None)
+        else:
+            self._news[tag] = sets
+        after = self._believed()
+        changed = np.abs(after - before) > 1e-12
+        if changed.any():
+            self.model.behaviour.announce(changed, after)
+
+    def _believed(self) -> np.ndarray:
+        """Expected release under the rules in force and the news heard of: the news is
+        pushed onto the regimes, read and popped at once (nothing is processed under it)."""
+        if not self._news:
+            return self.expected_release()
+        for tag, sets in self._news.items():
+            for name, value in sets.items():
+                self.regimes[name].push(f"news:{tag}", value)
+        try:
+            return self.expected_release()
+        finally:
+            for tag, sets in self._news.items():
+                for name in sets:
+                    self.regimes[name].pop(f"news:{tag}")
 
     def _arrivals(self, t: int) -> np.ndarray:
         """Groups at a border area today. At ports with a daily capacity (CBP One

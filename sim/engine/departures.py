@@ -58,6 +58,7 @@ class Departures:
         self._day_keys = derive_keys(self.key[None, :], np.arange(model.n_days)[:, None], SPAWN)
         # the uniforms of the day's counts, every day's at once (None: drawn day by day)
         self._count_u = model.streams.uniform_days("departures", model.n_days, self.key)
+        self.waiting: np.ndarray | None = None  # each pair's pool of people held back (expected persons)
 
     def origin_shares(self) -> np.ndarray:
         """Citizenships x nodes: each citizenship's share of departures from each origin."""
@@ -75,13 +76,30 @@ class Departures:
                 best[c], out[c] = s, o
         return out
 
+    def _from_home(self, potential: np.ndarray, response: np.ndarray) -> np.ndarray:
+        """Expected departures of each pair today: its potential times the response, plus
+        those of its pool who go today (``behaviour.waiting``); the pool takes in those
+        the response holds back. The pool is an expectation (no draw), so it moves only
+        where the response does; it starts at its steady state on the first day."""
+        w = self.model.spec.behaviour.waiting
+        if w.leave_rate <= 0:
+            return potential * response
+        held = potential * np.maximum(1.0 - response, 0.0)
+        out = w.leave_rate * np.minimum(response, 1.0)
+        if self.waiting is None:
+            rate = out + w.settle_rate
+            self.waiting = np.divide(held, rate, out=np.zeros_like(held), where=rate > 0)
+        going = out * self.waiting
+        self.waiting = self.waiting + held - going - w.settle_rate * self.waiting
+        return potential * response + going
+
     def draw(self, t: int) -> np.ndarray:
         """Today's parties as new group rows (already counted as departures)."""
         m = self.model
         if self._can_leave[0] is not m.router.can_leave:  # the route weights changed
             self._can_leave = (m.router.can_leave, m.router.can_leave[self.cit, self.origin])
-        base = (m.inputs.departures[t, self.cit] * self.share * m.behaviour.departure_factor(self.cit, self.origin)
-                * self._can_leave[1])
+        response = m.behaviour.departure_factor(self.cit, self.origin) * self._can_leave[1]
+        base = self._from_home(m.inputs.departures[t, self.cit] * self.share, response)
         expected = np.bincount(self.cit, weights=base, minlength=len(CITIZENSHIPS))
         lam = base * m.levers.departure_factor(t, expected)[self.cit]
         u = m.streams.uniform("departures", t, self.key) if self._count_u is None else self._count_u[t]

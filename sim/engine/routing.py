@@ -66,7 +66,8 @@ class Router:
         self._after = np.full(nc * net.n_nodes, np.inf)  # the first entry of the next block
         self.access = Access(base, self.refresh)
         self.refresh()
-        model.move_chance.on_change = self.refresh  # a lever holding people at a place lengthens its ways
+        if model.spec.route_choice.count_waits and model.spec.route_choice.days_weight:
+            model.move_chance.on_change = self.refresh  # a lever holding people at a place lengthens its ways
 
     def set_penalty(self, tag: str, penalty: np.ndarray | None) -> None:
         """A lever weighs legs into places by ``penalty`` (per node) while it lasts; None ends it."""

@@ -16,11 +16,11 @@ from sim.levers.access import Closure, VisaRegime
 from sim.levers.base import Lever
 from sim.levers.enforcement import Enforcement
 from sim.levers.pathways import ParolePathway
-from sim.levers.processing import ProcessingRegime
+from sim.levers.processing import AnnouncedRule, ProcessingRegime
 from sim.levers.removals import DeportationCharters, PanamaRemovalFlights
 from sim.levers.returns import Title42Returns
 
 LEVERS: tuple[type[Lever], ...] = (PanamaRemovalFlights, DeportationCharters, VisaRegime, Closure, Enforcement,
-                                   ProcessingRegime, Title42Returns, ParolePathway)
+                                   ProcessingRegime, Title42Returns, ParolePathway, AnnouncedRule)
 LeverSpec = Annotated[Union[LEVERS], Field(discriminator="type")]
 LEVER_TYPES: tuple[str, ...] = tuple(get_args(cls.model_fields["type"].annotation)[0] for cls in LEVERS)

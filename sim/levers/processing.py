@@ -1,4 +1,5 @@
-"""How encounters are processed while a lever lasts: the border regimes."""
+"""How encounters are processed while a lever lasts (the border regimes), and news of
+a rule that is not in force (what people believe without anything processed under it)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,31 @@ from pydantic import Field, field_validator, model_validator
 from sim.citizenship import CITIZENSHIPS
 from sim.levers.base import Lever, citizenships
 from sim.schema import NonNeg, Share
+
+
+def _known_keys(by: dict | None) -> dict | None:
+    """Validator: a share by citizenship names known citizenships (or ``default``)."""
+    if by is not None:
+        citizenships([k for k in by if k != "default"])
+    return by
+
+
+def regime_values(lever, regimes) -> dict:
+    """The regime values a lever's fields set (``title42``, removal shares per citizenship,
+    retry rates, ``cbp_one_per_day``), for ``Regimes.push`` under the lever's tag. A share
+    by citizenship without ``default`` keeps the base for the citizenships it omits."""
+    sets = {}
+    if getattr(lever, "title42", None) is not None:
+        sets["title42"] = lever.title42
+    for name in ("removal_share", "port_removal_share"):
+        by = getattr(lever, name, None)
+        if by is not None:
+            base, d = regimes[name].base, by.get("default")
+            sets[name] = np.array([by.get(c, d if d is not None else base[i]) for i, c in enumerate(CITIZENSHIPS)])
+    for name in ("expelled_retry", "removed_retry", "cbp_one_per_day"):
+        if getattr(lever, name, None) is not None:
+            sets[name] = getattr(lever, name)
+    return sets
 
 
 class ProcessingRegime(Lever):
@@ -45,26 +71,10 @@ class ProcessingRegime(Lever):
             raise ValueError("in_force_above must not be below lifted_below")
         return self
 
-    @field_validator("removal_share", "port_removal_share")
-    @classmethod
-    def _rs(cls, v):
-        if v is not None:
-            citizenships([k for k in v if k != "default"])
-        return v
+    _rs = field_validator("removal_share", "port_removal_share")(classmethod(lambda cls, v: _known_keys(v)))
 
     def init(self, ctx):
-        sets = {}
-        if self.title42 is not None:
-            sets["title42"] = self.title42
-        for name in ("removal_share", "port_removal_share"):
-            by = getattr(self, name)
-            if by is not None:
-                base, d = ctx.regimes[name].base, by.get("default")
-                sets[name] = np.array([by.get(c, d if d is not None else base[i]) for i, c in enumerate(CITIZENSHIPS)])
-        for name in ("expelled_retry", "removed_retry", "cbp_one_per_day"):
-            if getattr(self, name) is not None:
-                sets[name] = getattr(self, name)
-        ctx.state.sets = sets
+        ctx.state.sets = regime_values(self, ctx.regimes)
         return True
 
     def on_start(self, ctx):
@@ -101,3 +111,41 @@ class ProcessingRegime(Lever):
             ctx.regimes[name].pop(ctx.tag)
         ctx.state.applied = False
         ctx.border.announce()
+
+
+class AnnouncedRule(Lever):
+    """News of a rule that is not in force: from ``start`` to ``end`` the share who hear
+    (``behaviour.beliefs.heard_share``) believe the outcomes the rule would bring, while
+    encounters are processed as before. For a court ruling that a policy will end
+    (Title 42's vacatur of 2022-11-15, stayed on 2022-12-27) or an end date announced
+    months ahead (Title 42's end, announced 2023-01-30 for 2023-05-11). At its end people
+    hear the rules in force again. Meanwhile beliefs keep learning from co-nationals'
+    outcomes (``behaviour.beliefs.learning_rate``), so news the outcomes do not bear out
+    fades. News composes: rules announced and not yet ended are believed together, the
+    latest announced winning where they overlap. Facts only: dates and the rule."""
+
+    type: Literal["announced_rule"]
+    title42: bool | None = Field(None, description="Title 42 announced to be in force (true) or ended (false)")
+    removal_share: dict[str, Share] | None = Field(None, description=(
+        "announced Title 8 removal share between ports, by citizenship (default key allowed)"))
+    expelled_retry: Share | None = None
+    removed_retry: Share | None = None
+
+    _rs = field_validator("removal_share")(classmethod(lambda cls, v: _known_keys(v)))
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.title42 is None and self.removal_share is None and self.expelled_retry is None \
+                and self.removed_retry is None:
+            raise ValueError("announces nothing: give title42, removal_share, expelled_retry or removed_retry")
+        return self
+
+    def init(self, ctx):
+        ctx.state.sets = regime_values(self, ctx.regimes)
+        return True
+
+    def on_start(self, ctx):
+        ctx.border.hear_news(ctx.tag, ctx.state.sets)
+
+    def on_end(self, ctx):
+        ctx.border.hear_news(ctx.tag, None)

@@ -283,6 +283,21 @@ class Familiarity(Strict):
         "start at the steady state of the routes chosen on the first day (false: every leg at initial)"))
 
 
+class Waiting(Strict):
+    """Would-be migrants held back wait at home and go later (after the A3 design of
+    ../BEHAVIOUR-NOTES: the pool builds up while the way is shut or the outcome looks
+    bad, and drains once it opens): of each day's potential departures of a pair
+    (citizenship, origin) the share 1 - r that the response r keeps home joins its
+    pool; each day the pool loses ``leave_rate`` x r of itself to departures and
+    ``settle_rate`` to people who stay for good. With a response that stays the same the
+    pool sits at a steady state (a run starts there); when the response rises after a
+    fall, the pool drains: a rebound above the potential flow. ``leave_rate`` 0 (the
+    default) is no pool: those held back never go."""
+
+    leave_rate: Share = Field(0.0, description="a day's share of the pool that sets out, at a response of 1")
+    settle_rate: Share = Field(0.0, description="a day's share of the pool that gives up leaving for good")
+
+
 class ParoleBehaviour(Strict):
     """Who takes a parole pathway: the share of would-be migrants of an eligible citizenship
     who have a sponsor and fly in (or wait for a slot) instead of going overland."""
@@ -296,6 +311,7 @@ class Behaviour(Strict):
     beliefs: Beliefs = Beliefs()
     response: Response = Response()
     familiarity: Familiarity = Familiarity()
+    waiting: Waiting = Waiting()
     parole: ParoleBehaviour = ParoleBehaviour()
 
 

@@ -1,0 +1,98 @@
+"""Would news of Title 42's end, heard before it came, make the months the model misses?
+
+The history announces a rule on the day it starts. Two pieces of news came earlier and
+are not in it: a court vacated Title 42 on 2022-11-15 with effect on 2022-12-21, until
+the Supreme Court kept it in force (administrative stay 2022-12-19, stay granted
+2022-12-27; Huisha-Huisha v. Mayorkas, D.D.C.; Arizona v. Mayorkas, S. Ct.); and on
+2023-01-30 the administration announced that the COVID-19 emergencies, and with them
+Title 42, would end on 2023-05-11, while the Circumvention of Lawful Pathways rule that
+would follow was proposed on 2023-02-21 (88 FR 11704). This probe runs the history at
+its estimate as written, and with those pieces of news added one by one as
+``announced_rule`` levers (the rule's removal shares read from the history's own E5
+lever), and prints the
+monthly encounters of October 2022 - September 2023, the monthly Pearson over the 24
+months and the E5 fall (June / April 2023). No parameter is re-estimated: it says
+whether the next estimation should carry the news.
+
+    PYTHONPATH=. python calibration/diagnostics/announcements.py [--scale 0.1] [--seeds 1 2]
+
+The observed row (calibration/targets, the figures the estimation is judged on) is
+printed for comparison only; nothing here is fitted to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "scenarios" / "history_fy2022_fy2023.yaml"
+RULE = "E5 Circumvention of Lawful Pathways rule"
+OBSERVED = ROOT / "calibration" / "targets" / "cbp_encounters_by_month_citizenship.csv"
+
+
+def news(raw: dict) -> list[dict]:
+    """The three pieces of news, dated and sourced (module docstring)."""
+    rule = next(p for p in raw["policies"] if p.get("label") == RULE)
+    return [
+        {"type": "announced_rule", "label": "Title 42 vacated by the court (news)", "start": "2022-11-15",
+         "end": "2022-12-27", "title42": False},
+        {"type": "announced_rule", "label": "E5 Title 42's end announced", "start": "2023-01-30",
+         "end": "2023-05-11", "title42": False},
+        {"type": "announced_rule", "label": "E5 Circumvention rule proposed", "start": "2023-02-21",
+         "end": "2023-05-11", "removal_share": rule["removal_share"], "removed_retry": rule["removed_retry"]},
+    ]
+
+
+def observed_monthly() -> pd.Series:
+    obs = pd.read_csv(OBSERVED)
+    return obs.groupby(pd.PeriodIndex(obs["month"], freq="M"))["encounters"].sum() / 1000
+
+
+def monthly_encounters(raw: dict, seeds: list[int], scale: float) -> pd.Series:
+    from sim.scenario.files import validate_raw
+    from sim.scenario.inputs import Inputs
+    from sim.studies.runner import simulate
+
+    inp = Inputs.load(SCENARIO, validate_raw(raw, SCENARIO))
+    out = []
+    for seed in seeds:
+        e = simulate(inp, seed).timeseries
+        e = e[e["metric"] == "encounters"]
+        out.append(e.groupby(pd.to_datetime(e["date"]).dt.to_period("M"))["value"].sum() / scale / 1000)
+    return pd.concat(out, axis=1).mean(axis=1).loc["2021-10":"2023-09"]
+
+
+def main() -> None:
+    from sim.scenario.files import read_raw
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    a = ap.parse_args()
+    raw = read_raw(SCENARIO)
+    raw["departures"]["scale"] = a.scale
+    obs = observed_monthly().loc["2021-10":"2023-09"]
+    rows = {"observed": obs, "as written": monthly_encounters(copy.deepcopy(raw), a.seeds, a.scale)}
+    items = news(raw)
+    for k, name in enumerate(("+ vacatur news", "+ end announced", "+ rule proposed"), start=1):
+        r = copy.deepcopy(raw)
+        r["policies"] = list(raw["policies"]) + items[:k]   # each row adds one more piece of news
+        rows[name] = monthly_encounters(r, a.seeds, a.scale)
+    table = pd.DataFrame(rows).T
+    print(f"encounters, thousands a month at full scale (scale {a.scale}, seeds {a.seeds}), October 2022 on:")
+    print(table.loc[:, "2022-10":].round().astype(int).to_string())
+    for name, s in rows.items():
+        pearson = np.corrcoef(s.to_numpy(), obs.to_numpy())[0, 1]
+        e5 = s.loc["2023-06"] / s.loc["2023-04"]
+        dec = s.loc["2022-12"] / s.loc["2022-10"]
+        print(f"  {name:14s} Pearson of the 24 months {pearson:.3f}; E5 fall Jun/Apr 2023 {e5:.3f}; "
+              f"Dec/Oct 2022 {dec:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Would-be migrants held back wait and go later (behaviour.waiting): the pool's
+bookkeeping, its steady start, and the rebound when a shut way opens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from conftest import tiny_scenario, write_yaml
+
+from sim.citizenship import CODE
+from sim.engine.model import RouteModel
+from sim.scenario.inputs import Inputs
+
+SHUT = {"type": "closure", "label": "shut", "start": "2023-01-20", "end": "2023-02-09", "leg": ["o_b", "n_city"]}
+
+
+def mexican_departures(tmp_path, name, waiting=None, policies=(SHUT,), **over):
+    sc = tiny_scenario(tmp_path, **over)
+    sc["policies"] = list(policies)
+    if waiting is not None:
+        sc.setdefault("behaviour", {})["waiting"] = waiting
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc)), 1).run()
+    ts = m.timeseries()
+    d = ts[(ts["metric"] == "departures") & (ts["nationality"] == "MEXICO")]
+    return d.groupby("date")["value"].sum(), m
+
+
+def between(s, a, b):
+    return s[(s.index >= dt.date.fromisoformat(a)) & (s.index <= dt.date.fromisoformat(b))].sum()
+
+
+def test_no_pool_by_default_and_none_while_nobody_is_held_back(tmp_path):
+    flow, _ = mexican_departures(tmp_path, "flow")
+    pool, m = mexican_departures(tmp_path, "pool", waiting={"leave_rate": 0.1, "settle_rate": 0.01}, policies=())
+    free, _ = mexican_departures(tmp_path, "free", policies=())
+    # a response of 1 (no release or cost weight) holds nobody back: the pool stays empty
+    assert (pool == free).all() and np.all(m.departures.waiting == 0)
+    assert between(flow, "2023-01-21", "2023-02-09") == 0
+
+
+def test_the_held_back_go_once_the_way_opens(tmp_path):
+    """Three weeks shut: the pool takes in the potential departures; once open it drains
+    at leave_rate a day (no one settles), so the excess over the run without a pool is
+    the shut weeks' departures times 1 - (1 - leave_rate)^days."""
+    flow, _ = mexican_departures(tmp_path, "flow")
+    pool, m = mexican_departures(tmp_path, "pool", waiting={"leave_rate": 0.1, "settle_rate": 0.0})
+    free, _ = mexican_departures(tmp_path, "free", policies=())
+    same_before = between(pool, "2023-01-01", "2023-01-19") == between(flow, "2023-01-01", "2023-01-19")
+    assert same_before and between(pool, "2023-01-21", "2023-02-09") == 0
+    missed = between(free, "2023-01-21", "2023-02-09")
+    excess = between(pool, "2023-02-10", "2023-03-31") - between(flow, "2023-02-10", "2023-03-31")
+    expect = missed * (1 - 0.9 ** 50)
+    assert abs(excess - expect) < 0.15 * expect
+    # those who settle for good never come: a faster settling makes a smaller rebound
+    settled, _ = mexican_departures(tmp_path, "settled", waiting={"leave_rate": 0.1, "settle_rate": 0.1})
+    assert between(flow, "2023-02-10", "2023-03-31") < between(settled, "2023-02-10", "2023-03-31") < \
+        between(pool, "2023-02-10", "2023-03-31")
+
+
+def test_the_pool_starts_at_its_steady_state(tmp_path):
+    """With a response below 1 that does not move (beliefs fixed, Title 42 kept), the
+    pool of every pair stays where it started: no run-in from an empty pool."""
+    over = {"behaviour": {"response": {"release_weight": 2.0}, "beliefs": {"learning_rate": 0.0},
+                          "waiting": {"leave_rate": 0.05, "settle_rate": 0.02}}}
+    sc = tiny_scenario(tmp_path, **over)
+    sc["policies"] = []
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / "s.yaml", sc)), 1)
+    m.step()
+    first = m.departures.waiting.copy()
+    assert (first > 0).all()
+    for _ in range(20):
+        m.step()
+    np.testing.assert_allclose(m.departures.waiting, first, rtol=1e-9)
+    assert m.behaviour.belief[CODE["MEXICO"]] < 1
