@@ -51,6 +51,7 @@ def main() -> None:
 
     from sim.citizenship import CODE
     from sim.engine.model import RouteModel
+    from sim.engine.routing import expected_wait
     from sim.scenario.files import read_raw, validate_raw
     from sim.scenario.inputs import Inputs
 
@@ -84,8 +85,8 @@ def main() -> None:
               f"{unfam[e]:.3f}; way on {r.to_go[c, dst]:.3f}")
         way = least_cost_path(net, legs, opened, dst)
         if way:
-            mc = m.move_chance.values[net.dst[way]]
-            wait = float(np.sum(np.where(mc > 0, (1.0 - mc) / np.maximum(mc, 1e-9), 0.0)[~net.is_border[net.dst[way]]]))
+            ends = net.dst[way][~net.is_border[net.dst[way]]]
+            wait = float(expected_wait(m.move_chance.values[ends]).sum())
             print(f"     cheapest way on: {' > '.join(net.ids[net.dst[w]] for w in way)}")
             counted = "in the cost" if rc.count_waits else "not in the cost"
             print(f"     {net.days[way].sum():.1f} travel days, USD {net.cost[way].sum():,.0f}, expected waits "

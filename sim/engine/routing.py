@@ -17,6 +17,12 @@ ROUTE = name_id("route")
 MAX_WAIT = 365.0  # days: the wait counted at a place nobody leaves (move chance 0)
 
 
+def expected_wait(move_chance: np.ndarray) -> np.ndarray:
+    """Days a party expects to wait at a place with a daily chance p of moving on,
+    (1 - p)/p (geometric), at most ``MAX_WAIT``."""
+    return np.minimum((1.0 - move_chance) / np.maximum(move_chance, 1e-300), MAX_WAIT)
+
+
 class Router:
     """Leg weights (citizenships x edges) and the choice of the next leg."""
 
@@ -139,9 +145,7 @@ class Router:
         net = self.model.network
         if not self.model.spec.route_choice.count_waits:
             return net.days
-        p = self.model.move_chance.values
-        with np.errstate(divide="ignore"):
-            wait = np.minimum(np.where(p > 0, (1.0 - p) / np.maximum(p, 1e-300), np.inf), MAX_WAIT)
+        wait = expected_wait(self.model.move_chance.values)
         wait[net.is_border] = 0.0
         return net.days + wait[net.dst]
 

@@ -71,11 +71,11 @@ class IndexedRegime:
     composing like a ``Regime``. ``on_change`` is called after every change (the router
     counts a place's expected wait in the time of a way, so it recomputes its weights)."""
 
-    def __init__(self, base: np.ndarray, on_change: Callable[[], None] | None = None):
+    def __init__(self, base: np.ndarray):
         self.base = base
         self.values = base.copy()
         self._stacks: dict[int, Regime[float]] = {}
-        self.on_change = on_change
+        self.on_change: Callable[[], None] | None = None
 
     def push(self, index: int, tag: str, value: float) -> None:
         reg = self._stacks.setdefault(index, Regime(f"entry {index}", float(self.base[index])))
