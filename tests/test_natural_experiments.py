@@ -26,11 +26,13 @@ def model():
 
 @pytest.fixture(scope="module")
 def estimate(model):
-    from sim.scenario.files import read_raw
+    from sim.scenario.files import read_raw, validate_raw
     from sim.scenario.variation import get_path
 
-    raw = read_raw(ROOT / "scenarios" / "history_fy2022_fy2023.yaml")  # with the estimate merged in
-    return {p.name: float(get_path(raw, p.path)) for p in model.spec.parameters}
+    path = ROOT / "scenarios" / "history_fy2022_fy2023.yaml"
+    # with the estimate merged in, and the defaults of what it does not set
+    scenario = validate_raw(read_raw(path), path).model_dump(mode="json")
+    return {p.name: float(get_path(scenario, p.path)) for p in model.spec.parameters}
 
 
 @pytest.fixture(scope="module")
