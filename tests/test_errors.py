@@ -36,6 +36,8 @@ CASES = [
     ("departures.trend", {"south_america": 9}, "departures.trend"),
     ("departures.by_citizenship.VENEZUELA.trend", 5, "departures.by_citizenship.VENEZUELA.trend"),
     ("departures.by_citizenship.VENEZUELA.trend", "fast", "departures.by_citizenship.VENEZUELA.trend"),
+    ("departures.money_scale", 0, "departures.money_scale"),
+    ("departures.money_scale", "rich", "departures.money_scale"),
     ("route_choice", {"count_waits": "sometimes"}, "route_choice.count_waits"),
     ("departures.seasonality", {"amplitude": 0.1, "peak_month": 14}, "departures.seasonality.peak_month"),
     ("behaviour", {"response": {"release_weight": -1}}, "behaviour.response.release_weight"),

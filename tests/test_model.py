@@ -172,3 +172,20 @@ def test_cost_to_border_is_per_citizenship(tmp_path):
     assert cost[0, city] == cost[1, city] == 2.0          # the Field Office, 2 km away
     assert cost[0, fork] == 100 + 3500 + 2
     assert np.isinf(cost[1, fork])                         # no usable way on for the second row
+
+
+# ---- cash decides which legs a party can pay for, not whether it leaves ----
+def test_money_scale_moves_the_way_not_the_departures(tmp_path):
+    def run_at(scale):
+        sc = tiny_scenario(tmp_path / str(scale))
+        sc["departures"]["money"] = {"median_usd": 300, "sigma": 0.6}   # the boat (USD 400) is dear
+        sc["departures"]["money_scale"] = scale
+        m = RouteModel(Inputs.load(write_yaml(tmp_path / str(scale) / "s.yaml", sc)), 1).run()
+        legs = m.leg_flows().groupby("to")["persons"].sum()
+        dep = m.timeseries().query("metric == 'departures'")["value"].sum()
+        return legs.get("n_detour", 0) / (legs.get("n_detour", 0) + legs["n_jungle_exit"]), dep
+
+    poor, dep_poor = run_at(1.0)
+    rich, dep_rich = run_at(3.0)
+    assert dep_poor == dep_rich          # same seed, same departures: cash does not enter the decision
+    assert rich > poor + 0.1             # who could not pay the boat can now

@@ -41,7 +41,7 @@ class Departures:
                 gmean.append(gs.mean)
                 gsig.append(gs.sigma)
                 gmax.append(gs.max)
-                mmed.append(mo.median_usd)
+                mmed.append(mo.median_usd * dep.money_scale)
                 msig.append(mo.sigma)
         self.cit = np.array(cits, np.int64)
         self.origin = np.array(origins, np.int64)

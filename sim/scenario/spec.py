@@ -139,6 +139,10 @@ class Departures(Strict):
     seasonality: Seasonality = Seasonality()
     group_size: GroupSize = GroupSize()
     money: Money = Money()
+    money_scale: float = Field(1.0, gt=0, description=(
+        "multiplies every citizenship's median cash: the cash laws are assumptions, and cash decides which legs "
+        "a party can pay for (who cannot pay a flight takes the cheaper way), so one factor shared by all is "
+        "estimated"))
     by_citizenship: dict[str, CitizenshipDepartures]
 
     @field_validator("by_citizenship")
