@@ -268,14 +268,16 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
     trends = [p for p in spec.parameters if p.path.startswith("departures.trend.")]
     own = [p for p in spec.parameters if p.path.startswith("departures.by_citizenship.") and p.path.endswith(".trend")]
     season = [p for p in spec.parameters if p.path.startswith("departures.seasonality.")]
+    cash = [p for p in spec.parameters if p.path == "departures.money_scale"]
     own_cits = [p.path.split(".")[2] for p in own]
     add(f"Departures: one level per citizenship ({len(CITIZENSHIPS)}), one trend per region of origin "
         f"({len(trends)}: {', '.join(REGIONS)})"
         + (f" and a trend of its own for {', '.join(own_cits)} (in place of its region's)" if own else "")
         + f", shared seasonality ({len(season)}): a citizenship's departures have {1 + 1 + len(season)} "
-        f"parameters of which one is its own{' (two for ' + ', '.join(own_cits) + ')' if own else ''}. "
-        f"Response and behaviour: {n_shared - len(trends) - len(own) - len(season)} shared by every citizenship "
-        "and event; no lever carries a fitted effect size (levers hold dates, eligible citizenships and caps).\n")
+        f"parameters of which one is its own{' (two for ' + ', '.join(own_cits) + ')' if own else ''}."
+        + (" Cash: one factor on every citizenship's median (money_scale)." if cash else "")
+        + f" Response and behaviour: {n_shared - len(trends) - len(own) - len(season) - len(cash)} shared by every "
+        "citizenship and event; no lever carries a fitted effect size (levers hold dates, eligible citizenships and caps).\n")
     add("| parameter | path | prior | median | 90% interval | width / prior | response |\n|---|---|---|---|---|---|---|")
     for p in spec.parameters:
         w = widths[p.name]
