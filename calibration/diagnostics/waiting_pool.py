@@ -12,6 +12,9 @@ re-estimated: it says whether the next estimation should carry the two rates.
 
     PYTHONPATH=. python calibration/diagnostics/waiting_pool.py [--pools 0.02,0.01 0.05,0.005] [--scale 0.05]
 
+The history as written carries the estimated rates; the row "leave 0.0, settle 0.0" is
+the same history without a pool.
+
 The observed row (calibration/targets, the figures the estimation is judged on) is
 printed for comparison only; nothing here is fitted to it.
 """
@@ -77,8 +80,10 @@ def main() -> None:
     raw["departures"]["scale"] = a.scale
     obs = observed()
     obs_total = obs.sum(axis=1).loc["2021-10":"2023-09"]
-    rows = {"observed": summary(obs, obs_total), "as written (no pool)": summary(simulated(copy.deepcopy(raw), a.seed, a.scale), obs_total)}
-    for pair in a.pools:
+    pool = raw.get("behaviour", {}).get("waiting", {})
+    written = f"as written (leave {pool.get('leave_rate', 0.0):.3g}, settle {pool.get('settle_rate', 0.0):.3g})"
+    rows = {"observed": summary(obs, obs_total), written: summary(simulated(copy.deepcopy(raw), a.seed, a.scale), obs_total)}
+    for pair in ["0,0", *a.pools]:
         leave, settle = (float(x) for x in pair.split(","))
         r = copy.deepcopy(raw)
         r.setdefault("behaviour", {})["waiting"] = {"leave_rate": leave, "settle_rate": settle}
