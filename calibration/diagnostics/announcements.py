@@ -11,7 +11,8 @@ Circumvention of Lawful Pathways rule that would follow was proposed on 2023-02-
 vacatur news, and with the two later pieces added one by one as ``announced_rule``
 levers (the rule's removal shares read from the history's own E5 lever), and prints the
 monthly encounters of October 2022 - September 2023, the monthly Pearson over the 24
-months and the E5 fall (June / April 2023). No parameter is re-estimated: it says
+months, the E5 fall (June / April 2023) and the E3 and E4 falls (Venezuelans November /
+September 2022; Cubans, Haitians and Nicaraguans February 2023 / December 2022). No parameter is re-estimated: it says
 whether the next estimation should carry the news.
 
     PYTHONPATH=. python calibration/diagnostics/announcements.py [--scale 0.1] [--seeds 1 2]
@@ -36,6 +37,7 @@ OBSERVED = ROOT / "calibration" / "targets" / "cbp_encounters_by_month_citizensh
 
 
 VACATUR = "Title 42 vacated by the court (news)"   # the history's own lever
+CHN = ["CUBA", "HAITI", "NICARAGUA"]
 
 
 def news(raw: dict) -> list[dict]:
@@ -49,12 +51,15 @@ def news(raw: dict) -> list[dict]:
     ]
 
 
-def observed_monthly() -> pd.Series:
+def observed_monthly() -> pd.DataFrame:
+    """Encounters by month (rows) and citizenship (columns), thousands."""
     obs = pd.read_csv(OBSERVED)
-    return obs.groupby(pd.PeriodIndex(obs["month"], freq="M"))["encounters"].sum() / 1000
+    return obs.pivot_table(index=pd.PeriodIndex(obs["month"], freq="M"), columns="citizenship",
+                           values="encounters", aggfunc="sum").fillna(0.0) / 1000
 
 
-def monthly_encounters(raw: dict, seeds: list[int], scale: float) -> pd.Series:
+def monthly_encounters(raw: dict, seeds: list[int], scale: float) -> pd.DataFrame:
+    """Simulated encounters by month and citizenship at full scale, thousands (mean over seeds)."""
     from sim.scenario.files import validate_raw
     from sim.scenario.inputs import Inputs
     from sim.studies.runner import simulate
@@ -64,8 +69,9 @@ def monthly_encounters(raw: dict, seeds: list[int], scale: float) -> pd.Series:
     for seed in seeds:
         e = simulate(inp, seed).timeseries
         e = e[e["metric"] == "encounters"]
-        out.append(e.groupby(pd.to_datetime(e["date"]).dt.to_period("M"))["value"].sum() / scale / 1000)
-    return pd.concat(out, axis=1).mean(axis=1).loc["2021-10":"2023-09"]
+        out.append(e.pivot_table(index=pd.to_datetime(e["date"]).dt.to_period("M"), columns="nationality",
+                                 values="value", aggfunc="sum").fillna(0.0) / scale / 1000)
+    return (sum(out) / len(out)).loc["2021-10":"2023-09"]
 
 
 def main() -> None:
@@ -77,16 +83,18 @@ def main() -> None:
     a = ap.parse_args()
     raw = read_raw(SCENARIO)
     raw["departures"]["scale"] = a.scale
-    obs = observed_monthly().loc["2021-10":"2023-09"]
-    rows = {"observed": obs, "as written": monthly_encounters(copy.deepcopy(raw), a.seeds, a.scale)}
+    obs_by = observed_monthly().loc["2021-10":"2023-09"]
+    obs = obs_by.sum(axis=1)
+    by = {"observed": obs_by, "as written": monthly_encounters(copy.deepcopy(raw), a.seeds, a.scale)}
     without = copy.deepcopy(raw)
     without["policies"] = [p for p in raw["policies"] if p.get("label") != VACATUR]
-    rows["- vacatur news"] = monthly_encounters(without, a.seeds, a.scale)
+    by["- vacatur news"] = monthly_encounters(without, a.seeds, a.scale)
     items = news(raw)
     for k, name in enumerate(("+ end announced", "+ rule proposed"), start=1):
         r = copy.deepcopy(raw)
         r["policies"] = list(raw["policies"]) + items[:k]   # each row adds one more piece of news
-        rows[name] = monthly_encounters(r, a.seeds, a.scale)
+        by[name] = monthly_encounters(r, a.seeds, a.scale)
+    rows = {name: t.sum(axis=1) for name, t in by.items()}
     table = pd.DataFrame(rows).T
     print(f"encounters, thousands a month at full scale (scale {a.scale}, seeds {a.seeds}), October 2022 on:")
     print(table.loc[:, "2022-10":].round().astype(int).to_string())
@@ -94,8 +102,11 @@ def main() -> None:
         pearson = np.corrcoef(s.to_numpy(), obs.to_numpy())[0, 1]
         e5 = s.loc["2023-06"] / s.loc["2023-04"]
         dec = s.loc["2022-12"] / s.loc["2022-10"]
+        v = by[name]["VENEZUELA"]
+        chn = by[name][CHN].sum(axis=1)
         print(f"  {name:14s} Pearson of the 24 months {pearson:.3f}; E5 fall Jun/Apr 2023 {e5:.3f}; "
-              f"Dec/Oct 2022 {dec:.3f}")
+              f"Dec/Oct 2022 {dec:.3f}; E3 Nov/Sep 2022 {v.loc['2022-11'] / v.loc['2022-09']:.3f}; "
+              f"E4 Feb 2023/Dec 2022 {chn.loc['2023-02'] / chn.loc['2022-12']:.3f}")
 
 
 if __name__ == "__main__":
