@@ -1,15 +1,15 @@
 """Would news of Title 42's end, heard before it came, make the months the model misses?
 
-The history announces a rule on the day it starts, and carries one piece of news of a
-rule not in force: a court vacated Title 42 on 2022-11-15 with effect on 2022-12-21,
+The history announces a rule on the day it starts. Three pieces of news of a rule not in
+force came earlier: a court vacated Title 42 on 2022-11-15 with effect on 2022-12-21,
 until the Supreme Court kept it in force (administrative stay 2022-12-19, stay granted
-2022-12-27; Huisha-Huisha v. Mayorkas, D.D.C.; Arizona v. Mayorkas, S. Ct.). Two more
-came before Title 42's end and are not in it: on 2023-01-30 the administration announced
-that the COVID-19 emergencies, and with them Title 42, would end on 2023-05-11, and the
-Circumvention of Lawful Pathways rule that would follow was proposed on 2023-02-21
-(88 FR 11704). This probe runs the history at its estimate as written, without the
-vacatur news, and with the two later pieces added one by one as ``announced_rule``
-levers (the rule's removal shares read from the history's own E5 lever), and prints the
+2022-12-27; Huisha-Huisha v. Mayorkas, D.D.C.; Arizona v. Mayorkas, S. Ct.); on
+2023-01-30 the administration announced that the COVID-19 emergencies, and with them
+Title 42, would end on 2023-05-11; and the Circumvention of Lawful Pathways rule that
+would follow was proposed on 2023-02-21 (88 FR 11704). This probe runs the history at its
+estimate without and with the vacatur news (whichever the history carries is marked "as
+written"), then with the two later pieces added one by one as ``announced_rule`` levers
+(the rule's removal shares read from the history's own E5 lever), and prints the
 monthly encounters of October 2022 - September 2023, the monthly Pearson over the 24
 months, the E5 fall (June / April 2023) and the E3 and E4 falls (Venezuelans November /
 September 2022; Cubans, Haitians and Nicaraguans February 2023 / December 2022). No parameter is re-estimated: it says
@@ -36,12 +36,14 @@ RULE = "E5 Circumvention of Lawful Pathways rule"
 OBSERVED = ROOT / "calibration" / "targets" / "cbp_encounters_by_month_citizenship.csv"
 
 
-VACATUR = "Title 42 vacated by the court (news)"   # the history's own lever
+VACATUR = "Title 42 vacated by the court (news)"
+VACATUR_LEVER = {"type": "announced_rule", "label": VACATUR, "start": "2022-11-15", "end": "2022-12-27",
+                 "title42": False}
 CHN = ["CUBA", "HAITI", "NICARAGUA"]
 
 
 def news(raw: dict) -> list[dict]:
-    """The two pieces of news the history does not carry, dated and sourced (module docstring)."""
+    """The two later pieces of news, dated and sourced (module docstring)."""
     rule = next(p for p in raw["policies"] if p.get("label") == RULE)
     return [
         {"type": "announced_rule", "label": "E5 Title 42's end announced", "start": "2023-01-30",
@@ -85,14 +87,18 @@ def main() -> None:
     raw["departures"]["scale"] = a.scale
     obs_by = observed_monthly().loc["2021-10":"2023-09"]
     obs = obs_by.sum(axis=1)
-    by = {"observed": obs_by, "as written": monthly_encounters(copy.deepcopy(raw), a.seeds, a.scale)}
+    has = any(p.get("label") == VACATUR for p in raw["policies"])
     without = copy.deepcopy(raw)
     without["policies"] = [p for p in raw["policies"] if p.get("label") != VACATUR]
-    by["- vacatur news"] = monthly_encounters(without, a.seeds, a.scale)
+    with_v = copy.deepcopy(without)
+    with_v["policies"].append(dict(VACATUR_LEVER))
+    by = {"observed": obs_by,
+          "no vacatur news" + ("" if has else " (as written)"): monthly_encounters(without, a.seeds, a.scale),
+          "+ vacatur news" + (" (as written)" if has else ""): monthly_encounters(with_v, a.seeds, a.scale)}
     items = news(raw)
     for k, name in enumerate(("+ end announced", "+ rule proposed"), start=1):
-        r = copy.deepcopy(raw)
-        r["policies"] = list(raw["policies"]) + items[:k]   # each row adds one more piece of news
+        r = copy.deepcopy(with_v)
+        r["policies"] = list(with_v["policies"]) + items[:k]   # each row adds one more piece of news
         by[name] = monthly_encounters(r, a.seeds, a.scale)
     rows = {name: t.sum(axis=1) for name, t in by.items()}
     table = pd.DataFrame(rows).T
@@ -104,7 +110,7 @@ def main() -> None:
         dec = s.loc["2022-12"] / s.loc["2022-10"]
         v = by[name]["VENEZUELA"]
         chn = by[name][CHN].sum(axis=1)
-        print(f"  {name:14s} Pearson of the 24 months {pearson:.3f}; E5 fall Jun/Apr 2023 {e5:.3f}; "
+        print(f"  {name:28s} Pearson of the 24 months {pearson:.3f}; E5 fall Jun/Apr 2023 {e5:.3f}; "
               f"Dec/Oct 2022 {dec:.3f}; E3 Nov/Sep 2022 {v.loc['2022-11'] / v.loc['2022-09']:.3f}; "
               f"E4 Feb 2023/Dec 2022 {chn.loc['2023-02'] / chn.loc['2022-12']:.3f}")
 
