@@ -141,8 +141,8 @@ class Departures(Strict):
     money: Money = Money()
     money_scale: float = Field(1.0, gt=0, description=(
         "multiplies every citizenship's median cash: the cash laws are assumptions, and cash decides which legs "
-        "a party can pay for (who cannot pay a flight takes the cheaper way), so one factor shared by all is "
-        "estimated"))
+        "a party can pay for (who cannot pay a flight takes the cheaper way): one factor shared by all, for an "
+        "estimation to carry (1: the cash laws as written)"))
     by_citizenship: dict[str, CitizenshipDepartures]
 
     @field_validator("by_citizenship")
