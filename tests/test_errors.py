@@ -50,6 +50,7 @@ CASES = [
     ("behaviour", {"waiting": {"leave_rate": 1.5}}, "behaviour.waiting.leave_rate"),
     ("behaviour", {"waiting": {"settle_rate": -0.1}}, "behaviour.waiting.settle_rate"),
     ("border.returns_share", 2, "border.returns_share"),
+    ("border.returned_retry", 1.5, "border.returned_retry"),
     ("policies", [{"type": "parole_pathway", "start": "2023-02-01", "citizenships": ["CUBA"]}],
      "policies.0: give monthly_cap, total_cap or both"),
     ("policies", [{"type": "parole_pathway", "start": "2023-02-01", "citizenships": [], "monthly_cap": 5}],

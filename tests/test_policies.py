@@ -292,3 +292,24 @@ def test_bad_levers_exit_2_naming_the_field(tmp_path, capsys, lever, expect):
     assert main(["validate", str(write_yaml(tmp_path / "bad.yaml", sc))]) == 2
     err = capsys.readouterr().err
     assert expect in err and err.count("\n") == 1 and "bad.yaml: policies.0" in err
+
+
+# ---- those returned to Mexico may retry at a rate of their own ----
+def test_returned_retry_applies_to_the_returned_only(tmp_path):
+    from sim.citizenship import CODE
+
+    returns = [{"type": "title42_returns", "start": "2023-01-20", "citizenships": ["VENEZUELA"]}]
+
+    def run(retry, name):
+        border = tiny_scenario(tmp_path)["border"] | {"returns_share": 0.9, "expelled_retry": 0.6}
+        if retry is not None:
+            border["returned_retry"] = retry
+        ts, m = run_ts(tmp_path, returns, name, title42_ends=False, border=border)
+        tries = lambda nat: series(ts, "retries", nat, after=dt.date(2023, 2, 15))["value"].sum()  # noqa: E731
+        return tries("VENEZUELA"), tries("MEXICO"), m.behaviour.belief[CODE["VENEZUELA"]]
+
+    ven_shared, mex_shared, belief_shared = run(None, "shared")
+    ven_own, mex_own, belief_own = run(0.0, "own")
+    assert ven_shared > 20 and ven_own <= 0.02 * ven_shared   # the returned stop trying again
+    assert mex_own > 20 and mex_shared > 20                   # the others still do
+    assert belief_own < belief_shared - 0.05                  # and a return looks worse to Venezuelans

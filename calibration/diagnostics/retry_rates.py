@@ -12,7 +12,10 @@ rates given and prints the experiments' ratios, the monthly Pearson and the fisc
 totals. The levels are not re-solved, so the totals move with the rate; the ratios and
 the Pearson do not depend on the scale. Nothing is re-estimated.
 
-    PYTHONPATH=. python calibration/diagnostics/retry_rates.py [--rates 0.5 0.2 0.8] [--scale 0.05]
+    PYTHONPATH=. python calibration/diagnostics/retry_rates.py [--rates 0.5 0.2 0.8] [--split 0.8,0.2] [--scale 0.05]
+
+``--split`` rows give those returned to Mexico (``border.returned_retry``) a rate of
+their own.
 
 The observed row (calibration/targets, the figures the estimation is judged on) is
 printed for comparison only; nothing here is fitted to it.
@@ -36,6 +39,8 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rates", type=float, nargs="+", default=[0.5, 0.2, 0.8])
+    ap.add_argument("--split", nargs="*", default=["0.8,0.2", "0.8,0.0"],
+                    help="expelled,returned pairs: border.expelled_retry and border.returned_retry")
     ap.add_argument("--scale", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
@@ -48,6 +53,11 @@ def main() -> None:
         r = copy.deepcopy(raw)
         r["border"]["expelled_retry"] = rate
         rows[f"retry {rate}"] = summary(simulated(r, a.seed, a.scale), obs_total)
+    for pair in a.split:
+        expelled, returned = (float(x) for x in pair.split(","))
+        r = copy.deepcopy(raw)
+        r["border"].update(expelled_retry=expelled, returned_retry=returned)
+        rows[f"expelled {expelled}, returned {returned}"] = summary(simulated(r, a.seed, a.scale), obs_total)
     print(f"history at its estimate (retry as written {raw['border'].get('expelled_retry')}), scale {a.scale}, "
           f"seed {a.seed}; levels not re-solved")
     print(pd.DataFrame(rows).T.round(3).to_string())

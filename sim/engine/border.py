@@ -86,10 +86,16 @@ class Border:
         ports (the default: what beliefs are about) or at a port of entry, where Title 42
         did not apply and Title 8 removals are fewer."""
         ex, rm = self._shares(port)
-        er, rr = self.regimes.expelled_retry.current, self.regimes.removed_retry.current
+        er, rr = self._expelled_retry(), self.regimes.removed_retry.current
         released = (1 - ex) * (1 - rm)
         home = ex * (1 - er) + (1 - ex) * rm * (1 - rr)
         return released / np.maximum(released + home, 1e-12)
+
+    def _expelled_retry(self) -> np.ndarray:
+        """Per citizenship, the share of the expelled who try again: ``expelled_retry``,
+        or ``returned_retry`` for citizenships Mexico takes back while a returns lever lasts."""
+        ret = self.regimes.returned_retry.values
+        return np.where(np.isnan(ret), self.regimes.expelled_retry.current, ret)
 
     def _shares(self, port: bool) -> tuple[np.ndarray, np.ndarray]:
         """Expulsion and removal shares per citizenship, between ports or at a port."""
@@ -182,11 +188,11 @@ class Border:
         reg = self.regimes
         ex, rm = self._shares(False)
         prm = self._shares(True)[1]
-        er, rr = reg.expelled_retry.current, reg.removed_retry.current
-        key = (ex.tobytes(), rm.tobytes(), prm.tobytes(), er, rr)
+        er, rr = self._expelled_retry(), reg.removed_retry.current
+        key = (ex.tobytes(), rm.tobytes(), prm.tobytes(), er.tobytes(), rr)
         if self._split is None or self._split[0] != key:
-            ex2, rm2 = np.concatenate([ex, np.zeros_like(ex)]), np.concatenate([rm, prm])
-            probs = np.stack([ex2 * er, ex2 * (1 - er), (1 - ex2) * rm2 * rr, (1 - ex2) * rm2 * (1 - rr),
+            ex2, rm2, er2 = np.concatenate([ex, np.zeros_like(ex)]), np.concatenate([rm, prm]), np.concatenate([er, er])
+            probs = np.stack([ex2 * er2, ex2 * (1 - er2), (1 - ex2) * rm2 * rr, (1 - ex2) * rm2 * (1 - rr),
                               (1 - ex2) * (1 - rm2)], axis=1)
             self._split = (key, MultinomialByClass(probs, self._nmax))
         return self._split[1]

@@ -56,6 +56,8 @@ class Regimes:
         self.removal_share: Regime[np.ndarray] = Regime("removal_share", removal_share)
         self.port_removal_share: Regime[np.ndarray] = Regime("port_removal_share", port_removal_share)
         self.expelled_retry: Regime[float] = Regime("expelled_retry", expelled_retry)
+        # per citizenship, for those returned to Mexico (title42_returns); NaN: expelled_retry
+        self.returned_retry = IndexedRegime(np.full(len(expel_share), np.nan))
         self.removed_retry: Regime[float] = Regime("removed_retry", removed_retry)
         self.cbp_one_per_day: Regime[float | None] = Regime("cbp_one_per_day", port_capacity)
 

@@ -19,7 +19,9 @@ class Title42Returns(Lever):
 
     Facts only: the citizenships, the start, and Mexico's ``monthly_cap`` on such returns.
     The share of their encounters returned is the scenario's ``border.returns_share``
-    (shared by every such lever). The rule is announced on its first day: people of these
+    and the share of the returned who try again ``border.returned_retry`` (both shared by
+    every such lever; a return to Mexico, far from home, need not be retried like a
+    Mexican's expulsion across the border). The rule is announced on its first day: people of these
     citizenships hear what it means for them (``behaviour.beliefs``).
     """
 
@@ -36,14 +38,17 @@ class Title42Returns(Lever):
         return True
 
     def on_start(self, ctx):
-        share = ctx.model.spec.border.returns_share
+        b = ctx.model.spec.border
         for c in ctx.state.cits:
-            ctx.regimes.expel_share.push(int(c), ctx.tag, max(share, float(ctx.regimes.expel_share.base[c])))
+            ctx.regimes.expel_share.push(int(c), ctx.tag, max(b.returns_share, float(ctx.regimes.expel_share.base[c])))
+            if b.returned_retry is not None:
+                ctx.regimes.returned_retry.push(int(c), ctx.tag, b.returned_retry)
         ctx.border.announce()
 
     def on_end(self, ctx):
         for c in ctx.state.cits:
             ctx.regimes.expel_share.pop(int(c), ctx.tag)
+            ctx.regimes.returned_retry.pop(int(c), ctx.tag)
         ctx.border.announce()
 
     def on_encounter(self, ctx, batch, t):

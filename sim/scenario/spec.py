@@ -220,6 +220,9 @@ class Border(Strict):
         "share of the encounters of citizenships a title42_returns lever makes returnable to Mexico that are "
         "returned, within Mexico's monthly cap"))
     expelled_retry: Share = Field(0.5, description="share of the expelled who try again")
+    returned_retry: Share | None = Field(None, description=(
+        "share of those a title42_returns lever returns to Mexico (Venezuelans, Cubans, Haitians, Nicaraguans) "
+        "who try again, shared by every such lever; none: expelled_retry, as for everyone expelled"))
     expelled_retry_days: Positive = Field(10.0, description="mean days before an expelled person tries again")
     removal_share: ByCitizenship = ByCitizenship(default=0.1)
     removal_scale: NonNeg = Field(1.0, description=(
