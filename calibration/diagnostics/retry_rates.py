@@ -31,12 +31,10 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from waiting_pool import SCENARIO, observed, simulated, summary  # noqa: E402  (the same runs and ratios)
+from waiting_pool import history_at, simulated, summary  # noqa: E402  (the same runs and ratios)
 
 
 def main() -> None:
-    from sim.scenario.files import read_raw
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rates", type=float, nargs="+", default=[0.5, 0.2, 0.8])
     ap.add_argument("--split", nargs="*", default=["0.8,0.2", "0.8,0.0"],
@@ -44,10 +42,7 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    raw = read_raw(SCENARIO)
-    raw["departures"]["scale"] = a.scale
-    obs = observed()
-    obs_total = obs.sum(axis=1).loc["2021-10":"2023-09"]
+    raw, obs, obs_total = history_at(a.scale)
     rows = {"observed": summary(obs, obs_total)}
     for rate in a.rates:
         r = copy.deepcopy(raw)

@@ -67,19 +67,25 @@ def summary(t: pd.DataFrame, obs_total: pd.Series) -> dict:
     }
 
 
-def main() -> None:
+def history_at(scale: float) -> tuple[dict, pd.DataFrame, pd.Series]:
+    """The history (estimate merged in) at ``scale``, the observed encounters by month and
+    citizenship, and their monthly totals over the 24 months."""
     from sim.scenario.files import read_raw
 
+    raw = read_raw(SCENARIO)
+    raw["departures"]["scale"] = scale
+    obs = observed()
+    return raw, obs, obs.sum(axis=1).loc["2021-10":"2023-09"]
+
+
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pools", nargs="+", default=["0.02,0.01", "0.05,0.005"],
                     help="leave_rate,settle_rate pairs (a day's shares)")
     ap.add_argument("--scale", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    raw = read_raw(SCENARIO)
-    raw["departures"]["scale"] = a.scale
-    obs = observed()
-    obs_total = obs.sum(axis=1).loc["2021-10":"2023-09"]
+    raw, obs, obs_total = history_at(a.scale)
     pool = raw.get("behaviour", {}).get("waiting", {})
     written = f"as written (leave {pool.get('leave_rate', 0.0):.3g}, settle {pool.get('settle_rate', 0.0):.3g})"
     rows = {"observed": summary(obs, obs_total), written: summary(simulated(copy.deepcopy(raw), a.seed, a.scale), obs_total)}
