@@ -36,7 +36,8 @@ TARGETS = ROOT / "calibration" / "targets"
 def observed() -> dict:
     d = pd.read_csv(TARGETS / "darien_by_nationality.csv")
     e = pd.read_csv(TARGETS / "cbp_encounters_by_month_citizenship.csv")
-    e = e[e["citizenship"] == "CUBA"].set_index(pd.PeriodIndex(e.loc[e["citizenship"] == "CUBA", "month"], freq="M"))
+    e = e[e["citizenship"] == "CUBA"]
+    e = e.set_index(pd.PeriodIndex(e["month"], freq="M"))
     jan_aug = d[d["period"] == "2023 Jan-Aug"].set_index("nationality")["crossings"].drop("TOTAL", errors="ignore")
     return {
         "via Guyana": float("nan"),
