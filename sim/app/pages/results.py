@@ -15,7 +15,7 @@ from pathlib import Path
 import solara
 
 from sim.app import backend, jobs, state
-from sim.app.pages.widgets import Heading, Note, Table
+from sim.app.pages.widgets import Heading, Note, Table, shown_while_open
 from sim.app.paths import PathRefused
 from sim.app.yamlfiles import variant_text
 
@@ -100,7 +100,15 @@ def Headline(view: Path, meta: dict):
 
 
 @solara.component
-def Page():
+def Page(active: bool = True, visit: int = 0):
+    chosen, job_id = shown_while_open((state.view.value, state.job_id.value), active)
+    Results(chosen, job_id, visit)
+
+
+@solara.component
+def Results(chosen_view, job_id, visit: int):
+    """The run ``chosen_view`` (else the job's, else the newest). Every opening of the page
+    (``visit``) reads the results folders again: runs end while it is hidden."""
     f = state.folders()
     all_views = jobs.views(f)
     if not all_views:
@@ -108,9 +116,9 @@ def Page():
         return
     names = [v["view"] for v in all_views]
     labels = {v["view"]: _label(v) for v in all_views}
-    job = jobs.manager().get(state.job_id.value)
+    job = jobs.manager().get(job_id)
     latest = job.view if job is not None and job.view in names else names[0]
-    chosen = state.view.value if state.view.value in names else latest
+    chosen = chosen_view if chosen_view in names else latest
     try:
         view = f.result(f"views/{chosen}")
     except PathRefused as exc:

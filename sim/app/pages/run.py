@@ -12,7 +12,7 @@ import time
 import solara
 
 from sim.app import drafts, jobs, state
-from sim.app.pages.widgets import Heading, Note
+from sim.app.pages.widgets import Heading, Note, shown_while_open
 from sim.app.yamlfiles import dump
 
 SCALES = {"5% sample (seconds)": 0.05, "full scale (minutes)": 1.0}
@@ -65,16 +65,17 @@ def JobStatus(job_id: str):
 
 
 @solara.component
-def Page():
-    d = state.current_draft()
+def Page(active: bool = True, visit: int = 0):
+    d = shown_while_open(state.current_draft(), active)
     if d is None:
         solara.Error("no scenario to run")
     else:
-        RunForm(d)
+        RunForm(d, visit)
 
 
 @solara.component
-def RunForm(d: drafts.Draft):
+def RunForm(d: drafts.Draft, visit: int = 0):
+    """``visit``: a new opening of the page lists the server's other runs again."""
     f = state.folders()
     problem = solara.use_memo(lambda: drafts.check(f, d), [d])
     names = f.scenario_names()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import solara
 
 from sim.app import backend, drafts, figures, forms, state
-from sim.app.pages.widgets import Heading, Note
+from sim.app.pages.widgets import Heading, Note, shown_while_open
 from sim.app.paths import PathRefused
 from sim.app.yamlfiles import UPLOAD_LIMIT, UploadRefused, dump
 
@@ -138,8 +138,8 @@ def AddLever(d: drafts.Draft):
 
 
 @solara.component
-def Page():
-    d = state.current_draft()
+def Page(active: bool = True, visit: int = 0):
+    d = shown_while_open(state.current_draft(), active)
     if d is None:
         solara.Error(f"no scenario files in {state.folders().scenarios}")
     else:

@@ -27,7 +27,7 @@ from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.app import backend, figures, state
-from sim.app.pages.widgets import LineChart, Note
+from sim.app.pages.widgets import LineChart, Note, shown_while_open
 
 SCALES = {"1%": 0.01, "2%": 0.02, "5%": 0.05}
 REDRAW_EVERY = 30  # days stepped in the background between two redraws (day slider)
@@ -148,16 +148,18 @@ def DaySlider(model, shown_day: solara.Reactive, advance, busy: bool):
 
 
 @solara.component
-def Page():
-    d = state.current_draft()
+def Page(active: bool = True, visit: int = 0):
+    d = shown_while_open(state.current_draft(), active)
     if d is None:
         solara.Error("no scenario to watch")
     else:
-        Watch(d)
+        Watch(d, active)
 
 
 @solara.component
-def Watch(d):
+def Watch(d, active: bool = True):
+    """``active``: the page is shown. Hidden, it drops Mesa's controls, which stops their
+    play loop (as leaving the page did when pages were unmounted)."""
     f = state.folders()
     scale_label, set_scale_label = solara.use_state("1%")
     seed, set_seed = solara.use_state(1)
@@ -188,9 +190,10 @@ def Watch(d):
                 solara.InputInt("seed", value=seed, on_value=lambda v: set_seed(max(int(v or 0), 0)))
                 solara.Select("map", values=list(figures.BOXES), value=box, on_value=set_box)
             with solara.Card("Controls", classes=["migsim-watch-controls"]):
-                ModelController(model, model_parameters={"inputs": m.inputs, "seed": seed},
-                                play_interval=play_interval, render_interval=render_interval,
-                                use_threads=use_threads)
+                if active:
+                    ModelController(model, model_parameters={"inputs": m.inputs, "seed": seed},
+                                    play_interval=play_interval, render_interval=render_interval,
+                                    use_threads=use_threads)
                 DaySlider(m, shown_day, advance, bool(advance.pending))
         with solara.Column(classes=["migsim-watch-map"]):
             RouteMap(m, shown_day, box)

@@ -74,3 +74,15 @@ def LineChart(series: dict[str, tuple[list[float], str]], x0: int = 0, width: in
                      f'<text x="{left + w + 32}" y="{ly}">{html.escape(name)}</text>')
     parts.append("</svg>")
     return solara.HTML(tag="div", unsafe_innerHTML="".join(parts), classes=classes or [])
+
+
+def shown_while_open(value, active: bool):
+    """``value`` while the page is open; while it is hidden, the value it had when it was
+    left. A hidden page still re-renders when shared state changes (the draft being
+    edited): with its inputs held, its components see the same arguments and Solara
+    skips them, so no model is rebuilt and no scenario re-checked behind the page in
+    use. Opening the page again brings it up to date."""
+    held = solara.use_ref(value)
+    if active:
+        held.current = value
+    return held.current
