@@ -343,6 +343,15 @@ def test_watch_steps_the_model_day_by_day(page):
     after = re.search(r"day: (\S+)", page.locator(".migsim-watch-controls").inner_text()).group(1)
     assert after > re.search(r"day: (\S+)", before).group(1)
     shot(page, "app_watch.png")
+    # playing, then another tab: the hidden page drops Mesa's controls, so the model stops
+    page.locator(".migsim-watch-controls button", has_text="▶").click()
+    time.sleep(1.0)
+    tab(page, "results")
+    time.sleep(1.5)  # the server hides the page; the loop's step under way ends (one more day)
+    day = re.compile(r"day: (\S+)")
+    left_at = day.search(page.locator(".migsim-watch-controls").text_content()).group(1)
+    time.sleep(2.0)
+    assert day.search(page.locator(".migsim-watch-controls").text_content()).group(1) == left_at
 
 
 def test_no_asset_failed_and_nothing_left_the_machine(page, server):

@@ -427,6 +427,23 @@ def _watch_class():
             })
             self._record()
 
+        shown = True  # the Watch page is open (set by the page)
+
+        @property
+        def running(self) -> bool:
+            """What Mesa's play loop reads after each step: False while the Watch page is
+            hidden, which ends the loop (unmounting its controls does not stop it)."""
+            return self._running and self.shown
+
+        @running.setter
+        def running(self, value: bool) -> None:
+            self._running = value
+
+        @property
+        def finished(self) -> bool:
+            """The period is over (whether or not the page is shown)."""
+            return not self._running
+
         def step(self):
             super().step()
             self._record()

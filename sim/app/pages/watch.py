@@ -75,7 +75,7 @@ def prepare(key: tuple, f, d) -> None:
     first, in the background when a session opens the app: the page is then ready."""
     m = kept(key, lambda: build(f, d, "1%", 1))
     if not isinstance(m, str):
-        while m.day < m.first_day and m.running:
+        while m.day < m.first_day and not m.finished:
             m.step()
 
 
@@ -84,7 +84,7 @@ def step_to(model, day: int, delay: float = 0.0, redraw_every: int | None = REDR
     is sent to the browser first), redrawing every ``redraw_every`` days and at the end.
     Each redraw takes a tenth of a second or so: fewer redraws, sooner there."""
     time.sleep(delay)
-    while model.day < day and model.running:
+    while model.day < day and not model.finished:
         model.step()
         if redraw_every and model.day % redraw_every == 0:
             redraw()
@@ -158,8 +158,9 @@ def Page(active: bool = True, visit: int = 0):
 
 @solara.component
 def Watch(d, active: bool = True):
-    """``active``: the page is shown. Hidden, it drops Mesa's controls, which stops their
-    play loop (as leaving the page did when pages were unmounted)."""
+    """``active``: the page is shown. Hidden, the model tells Mesa's play loop it is not
+    running (the loop ends after its step) and the controls are dropped; shown again,
+    they start paused. The page's own stepping (spin-up, day slider) goes on."""
     f = state.folders()
     scale_label, set_scale_label = solara.use_state("1%")
     seed, set_seed = solara.use_state(1)
@@ -181,6 +182,7 @@ def Watch(d, active: bool = True):
     if isinstance(m, str):
         solara.Error(f"cannot watch this scenario: {m}")
         return
+    m.shown = active
     with solara.Columns([1.3, 3]):
         with solara.Column():
             with solara.Card("Watch"):
