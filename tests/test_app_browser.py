@@ -142,13 +142,31 @@ CLICK_AND_WAIT = """async ([tab, marker]) => {
   });
 }"""
 
+# from the click on a file's name in the open list to its own lever's form drawn (the
+# baseline has no lever at that index), timed in the page
+OPEN_AND_WAIT = """async ([name, own]) => {
+  const item = [...document.querySelectorAll('.menuable__content__active .v-list-item')]
+    .find(e => e.textContent.includes(name + '.yaml'));
+  const t0 = performance.now();
+  item.click();
+  return await new Promise(done => {
+    const look = () => {
+      const status = document.querySelector('.migsim-scenario-status');
+      const lever = document.querySelector('.migsim-lever-' + own + ' .migsim-field-seats_per_flight');
+      if (status && status.textContent.includes(name) && lever && lever.getClientRects().length) done(performance.now() - t0);
+      else requestAnimationFrame(look);
+    };
+    look();
+  });
+}"""
+
 
 def test_every_page_answers_within_a_second(page):
     """From the click on a page's tab to its content drawn, timed in the page itself (a
     Playwright click adds its own waiting), on the first visit (which also compiles the
     widgets' templates in the browser: printed) and the second; then opening a policy scenario
     that extends the history (its 14 inherited levers folded), timed from the click on
-    its name, Playwright's waiting included."""
+    its name, timed in the page too."""
     markers = {"run": ".migsim-run-button", "watch": ".migsim-watch-map img",
                "results": ".migsim-no-results, .migsim-view-select", "scenario": ".migsim-scenario-main img"}
     took = {}
@@ -159,13 +177,10 @@ def test_every_page_answers_within_a_second(page):
             time.sleep(1.5)  # let the Watch page's model fill the route before the next page
     tab(page, "scenario")
     page.locator(".migsim-file-select .v-select__slot").click()
-    option = page.locator(".menuable__content__active .v-list-item", has_text="panama_removal_flights.yaml").first
-    option.wait_for()
-    t0 = time.perf_counter()
-    option.click()
-    page.locator(".migsim-scenario-main", has_text="panama_removal_flights").wait_for()
-    page.locator(".migsim-lever-folded").first.wait_for()
-    took["open panama_removal_flights.yaml"] = round(time.perf_counter() - t0, 3)
+    page.locator(".menuable__content__active .v-list-item", has_text="panama_removal_flights.yaml").first.wait_for()
+    ms = page.evaluate(OPEN_AND_WAIT, ["panama_removal_flights", _panama_index()])
+    assert page.locator(".migsim-lever-folded").count() == _panama_index()  # the inherited ones, folded
+    took["open panama_removal_flights.yaml"] = round(ms / 1000, 3)
     print("page latencies (s):", took)
     # a first visit also compiles the widgets' templates in this browser (0.5-0.8 s here): printed only
     assert all(v < PAGE_BUDGET_S for k, v in took.items() if "first" not in k), took
