@@ -123,11 +123,81 @@ def test_levels_rescale_each_citizenship_to_its_total(tmp_path):
     k = np.ones(len(t.cells[0]))
     k[CODE["VENEZUELA"]], k[CODE["MEXICO"]] = 0.5, 3.0
     off = {key: (v * k[:, None] if key.startswith("areas_") else v * k) for key, v in stats.items()}
-    f = t.level_factors(off)
-    assert f[CODE["VENEZUELA"]] == pytest.approx(2.0) and f[CODE["MEXICO"]] == pytest.approx(1 / 3)
+    f = t.solve_levels(off)
+    assert f.factor[CODE["VENEZUELA"]] == pytest.approx(2.0) and f.factor[CODE["MEXICO"]] == pytest.approx(1 / 3)
+    assert not f.trend.any()  # one fiscal year, no trend solved
     back = t.apply_levels(off, f)
     for key in stats:
         np.testing.assert_allclose(back[key], stats[key])
+
+
+TREND_MONTHS = ["2022-07", "2022-08", "2022-09", "2022-10", "2022-11", "2022-12"]  # FY2022 and FY2023
+
+
+@pytest.fixture(scope="module")
+def two_year_targets(tmp_path_factory) -> targets.Targets:
+    """A tiny calibration over two fiscal years with ``fit.solve_trends``: its targets."""
+    tmp = tmp_path_factory.mktemp("trend")
+    spec = tiny_spec(tmp, fit={"first_month": TREND_MONTHS[0], "last_month": TREND_MONTHS[-1], "solve_trends": True})
+    folder = tmp / "targets"
+    rng = np.random.default_rng(5)
+    rows = [(2022 + (m >= "2022-10"), m, c, "U.S. Border Patrol", "Title 8", int(v), SRC)
+            for m in TREND_MONTHS for c, v in zip(("VENEZUELA", "MEXICO", "CUBA"), rng.integers(500, 3000, 3))]
+    pd.DataFrame(rows, columns=["fiscal_year", "month", "citizenship", "component", "authority", "encounters",
+                                "source"]).to_csv(folder / "cbp_encounters_by_month_citizenship.csv", index=False)
+    pd.DataFrame({"month": TREND_MONTHS, "crossings": 1000, "source_kind": "reported", "source": SRC}
+                 ).to_csv(folder / "darien_monthly.csv", index=False)
+    pd.DataFrame([("VENEZUELA", "2022 Aug-Nov", "2022-08-01", "2022-11-30", 3990, SRC),
+                  ("TOTAL", "2022 Aug-Nov", "2022-08-01", "2022-11-30", 4000, SRC)],
+                 columns=["nationality", "period", "start", "end", "crossings", "source"]
+                 ).to_csv(folder / "darien_by_nationality.csv", index=False)
+    return simulate.CalibrationModel(write_yaml(tmp / "cal.yaml", spec)).targets
+
+
+@settings(max_examples=25, deadline=None)
+@given(log_level=st.floats(-2.0, 2.0), trend=st.floats(-1.5, 1.5))
+def test_levels_and_trends_solved_from_the_fiscal_years(two_year_targets, log_level, trend):
+    """A run whose counts are off the observed ones by a level and a trend (each month's
+    count times exp(-(level + trend x years))) gets both back, within the trend bound, and
+    with them every statistic: each month, Panama's period (the mean over its months) and
+    the fiscal year's area table (the year's weighted mean)."""
+    t = two_year_targets
+    assert t.fiscal_years == [2022, 2023]
+    tau = t.years(t.months)
+    assert np.all(np.diff(tau) > 0) and tau[3] == pytest.approx((15 - 30.4) / 365.25, abs=0.01)
+    c = CODE["VENEZUELA"]
+    true = targets.LevelShift(np.ones(len(CODE)), np.zeros(len(CODE)))
+    true.factor[c], true.trend[c] = np.exp(log_level), trend
+    g = t.month_factors(true, t.months)
+    stats = {"cells": t.cells / g, "darien_months": np.ones((len(t.darien_months), len(CODE))),
+             "darien_0": np.full(len(CODE), 10.0), "areas_2023": np.ones((len(CODE), 2))}
+    shift = t.solve_levels(stats, trends=np.zeros(len(CODE)))
+    assert shift.trend[c] == pytest.approx(trend, abs=1e-4)
+    assert shift.factor[c] == pytest.approx(np.exp(log_level), rel=1e-4)
+    back = t.apply_levels(stats, shift)
+    np.testing.assert_allclose(back["cells"], t.cells, rtol=1e-4)
+    np.testing.assert_allclose(back["darien_months"][:, c], g[:, c], rtol=1e-4)
+    assert back["darien_0"][c] == pytest.approx(10.0 * g[1:5, c].mean(), rel=1e-4)  # August to November
+    fy23 = slice(3, 6)
+    want = (stats["cells"][fy23, c] * g[fy23, c]).sum() / stats["cells"][fy23, c].sum()
+    np.testing.assert_allclose(back["areas_2023"][c], want, rtol=1e-4)
+    # the solved trend keeps within the bound: a run that already has trend 2.9 gets at most +0.1
+    capped = t.solve_levels(stats, trends=np.full(len(CODE), 2.9))
+    assert capped.trend[c] <= 0.1 + 1e-9
+    if trend > 0.2:
+        assert capped.trend[c] == pytest.approx(0.1)
+    # the level still matches the two-year total when the trend is capped
+    tot = (t.apply_levels(stats, capped)["cells"][:, c]).sum()
+    assert tot == pytest.approx(t.cells[:, c].sum(), rel=1e-6)
+
+
+def test_solve_trends_needs_two_fiscal_years(tmp_path, capsys):
+    path = write_yaml(tmp_path / "cal.yaml", tiny_spec(tmp_path, fit={"first_month": "2023-01",
+                                                                       "last_month": "2023-03", "solve_trends": True}))
+    assert main(["calibrate", str(path), "--quick", "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cal.yaml" in err and "fit.solve_trends" in err and "two fiscal" in err
 
 
 def test_a_particle_sets_out_as_many_people_on_day_one_as_the_scenario(tmp_path):
@@ -146,8 +216,8 @@ def test_a_particle_sets_out_as_many_people_on_day_one_as_the_scenario(tmp_path)
         assert not np.allclose(lv, m.base_levels())
         out = m(p)
         used = np.divide(lv, m.base_levels(), out=np.ones_like(lv), where=m.base_levels() > 0)
-        np.testing.assert_allclose(out["level_factors"] / used, m.targets.level_factors(
-            {"cells": m.simulate(p, levels=lv)[0]["cells"]}), rtol=1e-9)
+        np.testing.assert_allclose(out["level_factors"] / used, m.targets.solve_levels(
+            {"cells": m.simulate(p, levels=lv)[0]["cells"]}).factor, rtol=1e-9)
     # a citizenship that hardly sets out on day one is raised at most MAX_VOLUME_UP-fold
     lv = m.volume_levels({"release_weight": 5.0, "cost_weight": 2.0 * 1e3})
     assert (lv <= simulate.MAX_VOLUME_UP * m.base_levels() + 1e-9).all()

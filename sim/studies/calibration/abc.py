@@ -201,7 +201,8 @@ def run_abc_importance(model: CalibrationModel, out: Path, scheduler: str | None
 def posterior_frame(history, spec: "Spec") -> pd.DataFrame:
     """The last generation in the parameters' own units: one row per particle with its
     weight, distance and level factors (``level_factor.<CITIZENSHIP>``: the change of each
-    citizenship's level its run asked for)."""
+    citizenship's level its run asked for) and trend changes (``trend_shift.<CITIZENSHIP>``,
+    with ``fit.solve_trends``)."""
     from sim.citizenship import CITIZENSHIPS
 
     pop = history.get_population(t=history.max_t)
@@ -212,6 +213,9 @@ def posterior_frame(history, spec: "Spec") -> pd.DataFrame:
         f = part.sum_stat.get("level_factors")
         if f is not None:
             row.update({f"level_factor.{c}": float(v) for c, v in zip(CITIZENSHIPS, np.ravel(f))})
+        d = part.sum_stat.get("trend_shifts")
+        if d is not None and np.any(d):
+            row.update({f"trend_shift.{c}": float(v) for c, v in zip(CITIZENSHIPS, np.ravel(d))})
         rows.append(row)
     return pd.DataFrame(rows)
 

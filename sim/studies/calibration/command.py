@@ -86,8 +86,7 @@ def masked_prediction(spec_path: str, spec: Spec, scale: float, out: Path, sched
     runs = simulate_many(spec_path, jobs, procs, mask=True)
     ratios = []
     for r in runs:  # each draw at its own levels (the masked months left out of them)
-        f = m.targets.level_factors(r)
-        ratios.append(m.targets.ratio(r["cells"] * f, e))
+        ratios.append(m.targets.ratio(m.targets.apply_levels(r, m.targets.solve_levels(r, levels.trends))["cells"], e))
     ratios = np.array(ratios)
     pred = {"event": e.name, "observed": m.targets.observed_ratio(e), "median": float(np.median(ratios)),
             "lo": float(np.percentile(ratios, 5)), "hi": float(np.percentile(ratios, 95)), "draws": len(ratios),
@@ -137,7 +136,9 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
     log(f"ABC-SMC: {history.max_t + 1} generations, {history.total_nr_simulations} simulations, {abc_secs:.0f} s")
     vseeds = q.verify_seeds if quick else spec.verify.seeds
     vscale = q.verify_scale if quick else spec.verify.scale
-    levels = refine_levels(model, params, Solved(model.base_levels(), model.base_attractiveness()), vseeds[:4],
+    start = Solved(model.base_levels(), model.base_attractiveness(),
+                   model.trends(params) if spec.fit.solve_trends else None)
+    levels = refine_levels(model, params, start, vseeds[:4],
                            vscale, 1 if quick else spec.verify.level_iterations, procs, log=log)
     runs = simulate_many(str(spec_path), [(params, levels, s, vscale, ()) for s in vseeds], procs)
     mean = _mean(runs)
@@ -157,19 +158,20 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
         idx = rng.choice(len(post), size=ndraw, p=post["weight"].to_numpy() / post["weight"].sum())
         jobs = [({p.name: float(post.iloc[i][p.name]) for p in spec.parameters}, levels, 2000 + j, pscale, ())
                 for j, i in enumerate(idx)]
-        draws = [model.targets.apply_levels(r, model.targets.level_factors(r))
+        draws = [model.targets.apply_levels(r, model.targets.solve_levels(r, levels.trends))
                  for r in simulate_many(str(spec_path), jobs, procs)]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     header = (f"# Estimate (posterior median, levels refined at it) written by\n"
               f"# `migsim calibrate {spec_path.name}{' --quick' if quick else ''}` on {stamp}.\n"
               f"# A scenario fragment: {spec.scenario} extends it. Report: {spec.outputs.report}.\n")
     params_path = dest / spec.outputs.params
-    write_params(spec, params, levels.levels, model.citizenships(), params_path, header, levels.attractiveness)
+    write_params(spec, params, levels.levels, model.citizenships(), params_path, header, levels.attractiveness,
+                 levels.trends)
     draws_path = dest / spec.outputs.posterior  # what --posterior-draws samples
-    draws_table(spec, post, levels.levels, model.citizenships()).to_parquet(draws_path, index=False)
+    draws_table(spec, post, levels.levels, model.citizenships(), levels.trends).to_parquet(draws_path, index=False)
     report_path = dest / spec.outputs.report
     write_report(spec=spec, spec_path=spec_path, model=model, history=history, post=post, params=params,
-                 levels=levels.levels, attractiveness=levels.attractiveness, runs=runs, mean=mean, events=events, crit=crit, widths=w, mask=mask, draws=draws,
+                 levels=levels.levels, trends=levels.trends, attractiveness=levels.attractiveness, runs=runs, mean=mean, events=events, crit=crit, widths=w, mask=mask, draws=draws,
                  report_path=report_path, plots_dir=dest / spec.outputs.plots, quick=quick, abc_secs=abc_secs,
                  total_secs=time.perf_counter() - t_all, out=out, vseeds=vseeds, vscale=vscale, cf_scale=cf_scale,
                  scheduler=scheduler)

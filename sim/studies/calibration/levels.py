@@ -43,16 +43,21 @@ def area_step(model: CalibrationModel, solved: Solved, mean: dict, node_of: dict
 def refine_levels(model: CalibrationModel, params: dict, solved: Solved, seeds: list[int], scale: float,
                   iterations: int, processes: int, areas: bool = True, log=print) -> Solved:
     """``solved`` after ``iterations`` rounds of level <- level x observed/simulated total
-    and (``areas``) the areas' attractiveness stepped toward their totals."""
+    (and trend <- trend + the change matching the fiscal years' totals, with
+    ``fit.solve_trends``) and (``areas``) the areas' attractiveness stepped toward their
+    totals."""
     t = model.targets
     node_of = model.area_nodes() if areas and t.area_cells else {}
     for i in range(iterations):
         runs = simulate_many(model.spec_path, [(params, solved, s, scale, ()) for s in seeds], processes, model.mask)
         mean = {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
-        f = t.level_factors(mean)
-        attr = area_step(model, solved, t.apply_levels(mean, f), node_of, model.reference_area()) \
+        trends = solved.trends if solved.trends is not None else model.trends(params)
+        shift = t.solve_levels(mean, trends)
+        attr = area_step(model, solved, t.apply_levels(mean, shift), node_of, model.reference_area()) \
             if node_of else solved.attractiveness
-        solved = Solved(solved.levels * f, attr)
+        solved = solved.shifted(shift, attr, trends)
+        f = shift.factor
         log(f"levels round {i + 1}: factors {np.round(f.min(), 3)}..{np.round(f.max(), 3)}, "
-            f"total change {np.abs(np.log(f[f > 0])).mean():.3f} (mean |log|)")
+            f"total change {np.abs(np.log(f[f > 0])).mean():.3f} (mean |log|)"
+            + (f", trend change up to {np.abs(shift.trend).max():.3f}" if shift.trend.any() else ""))
     return solved

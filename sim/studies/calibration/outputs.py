@@ -19,14 +19,17 @@ from sim.studies.storage import atomic_text
 
 
 def params_fragment(spec: Spec, params: dict, levels: np.ndarray, citizenships: list[str],
-                    attractiveness: dict[str, float] | None = None) -> dict:
+                    attractiveness: dict[str, float] | None = None, trends: np.ndarray | None = None) -> dict:
     """The estimated values in scenario structure (4 significant digits), with the levels
-    of the scenario's ``citizenships`` and the border areas' attractiveness."""
+    (and solved trends) of the scenario's ``citizenships`` and the border areas'
+    attractiveness."""
     frag: dict = {}
     for p in spec.parameters:
         set_path(frag, p.path, float(f"{float(params[p.name]):.4g}"))
-    for c, v in zip(CITIZENSHIPS, levels):
+    for i, (c, v) in enumerate(zip(CITIZENSHIPS, levels)):
         if c in citizenships:
+            if trends is not None:
+                set_path(frag, f"departures.by_citizenship.{c}.trend", float(f"{float(trends[i]):.4g}"))
             set_path(frag, f"departures.by_citizenship.{c}.level", float(f"{float(v):.5g}"))
     if attractiveness:
         frag.setdefault("crossing", {})["attractiveness"] = {k: float(f"{float(v):.4g}")
@@ -35,17 +38,19 @@ def params_fragment(spec: Spec, params: dict, levels: np.ndarray, citizenships: 
 
 
 def write_params(spec: Spec, params: dict, levels: np.ndarray, citizenships: list[str], dest: Path, header: str,
-                 attractiveness: dict[str, float] | None = None) -> None:
-    frag = params_fragment(spec, params, levels, citizenships, attractiveness)
+                 attractiveness: dict[str, float] | None = None, trends: np.ndarray | None = None) -> None:
+    frag = params_fragment(spec, params, levels, citizenships, attractiveness, trends)
     text = header + yaml.safe_dump(frag, sort_keys=False, allow_unicode=True, width=110)
     atomic_text(dest, text)
 
 
-def draws_table(spec: Spec, post, levels: np.ndarray, citizenships: list[str]):
+def draws_table(spec: Spec, post, levels: np.ndarray, citizenships: list[str], trends: np.ndarray | None = None):
     """The posterior as parameter sets a run can draw from: one row per particle, a column
-    per dotted scenario path (the shared parameters and each citizenship's level) and its
-    weight. A particle's levels are the refined levels times its own level factors
-    relative to the weighted median factor (its run asked for that much more or less)."""
+    per dotted scenario path (the shared parameters and each citizenship's level and
+    solved trend) and its weight. A particle's levels are the refined levels times its own
+    level factors relative to the weighted median factor (its run asked for that much
+    more or less); its trends likewise the refined trends plus its own trend change less
+    the weighted median change."""
     import pandas as pd
 
     from sim.studies.calibration.abc import weighted_quantile
@@ -64,4 +69,11 @@ def draws_table(spec: Spec, post, levels: np.ndarray, citizenships: list[str]):
             out[f"departures.by_citizenship.{c}.level"] = lv * f / med if med > 0 else lv
         else:
             out[f"departures.by_citizenship.{c}.level"] = lv
+    if trends is not None:
+        for c, tr in zip(CITIZENSHIPS, trends):
+            col = f"trend_shift.{c}"
+            if c not in citizenships:
+                continue
+            d = post[col].to_numpy() - weighted_quantile(post[col].to_numpy(), w, 0.5) if col in post else 0.0
+            out[f"departures.by_citizenship.{c}.trend"] = tr + d
     return out

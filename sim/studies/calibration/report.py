@@ -225,7 +225,7 @@ def _threshold(eps: float) -> str:
     return "none (prior draws)" if not np.isfinite(eps) or eps >= 1e11 else f"{eps:.3f}"
 
 
-def write_report(*, spec, spec_path, model, history, post, params, levels, runs, mean, events, crit, widths, mask,
+def write_report(*, spec, spec_path, model, history, post, params, levels, trends=None, runs, mean, events, crit, widths, mask,
                  draws, attractiveness=None, report_path: Path, plots_dir: Path, quick, abc_secs, total_secs, out, vseeds, vscale,
                  cf_scale, scheduler):
     t = model.targets
@@ -270,14 +270,22 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
     season = [p for p in spec.parameters if p.path.startswith("departures.seasonality.")]
     cash = [p for p in spec.parameters if p.path == "departures.money_scale"]
     own_cits = [p.path.split(".")[2] for p in own]
-    add(f"Departures: one level per citizenship ({len(CITIZENSHIPS)}), one trend per region of origin "
-        f"({len(trends)}: {', '.join(REGIONS)})"
-        + (f" and a trend of its own for {', '.join(own_cits)} (in place of its region's)" if own else "")
-        + f", shared seasonality ({len(season)}): a citizenship's departures have {1 + 1 + len(season)} "
-        f"parameters of which one is its own{' (two for ' + ', '.join(own_cits) + ')' if own else ''}."
-        + (" Cash: one factor on every citizenship's median (money_scale)." if cash else "")
-        + f" Response and behaviour: {n_shared - len(trends) - len(own) - len(season) - len(cash)} shared by every "
-        "citizenship and event; no lever carries a fitted effect size (levers hold dates, eligible citizenships and caps).\n")
+    cash_text = " Cash: one factor on every citizenship's median (money_scale)." if cash else ""
+    shared_text = (f" Response and behaviour: {n_shared - len(trends) - len(own) - len(season) - len(cash)} shared "
+                   "by every citizenship and event; no lever carries a fitted effect size (levers hold dates, "
+                   "eligible citizenships and caps).\n")
+    if spec.fit.solve_trends:
+        add(f"Departures: one level and one trend per citizenship ({2 * len(CITIZENSHIPS)}), both solved for every "
+            f"particle from its fiscal years' totals (`fit.solve_trends`), and shared seasonality ({len(season)}): "
+            f"a citizenship's departures have {2 + len(season)} parameters of which two are its own."
+            + cash_text + shared_text)
+    else:
+        add(f"Departures: one level per citizenship ({len(CITIZENSHIPS)}), one trend per region of origin "
+            f"({len(trends)}: {', '.join(REGIONS)})"
+            + (f" and a trend of its own for {', '.join(own_cits)} (in place of its region's)" if own else "")
+            + f", shared seasonality ({len(season)}): a citizenship's departures have {1 + 1 + len(season)} "
+            f"parameters of which one is its own{' (two for ' + ', '.join(own_cits) + ')' if own else ''}."
+            + cash_text + shared_text)
     add("| parameter | path | prior | median | 90% interval | width / prior | response |\n|---|---|---|---|---|---|---|")
     for p in spec.parameters:
         w = widths[p.name]
@@ -360,9 +368,15 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, runs,
     fam = model.targets.families(mean)
     add("Distance by family (estimate): " + ", ".join(f"{k} {fam[k]:.3f} (weight {spec.weights.get(k, 0)})"
                                                        for k in FAMILIES) + ".\n")
-    add("| citizenship | simulated | observed | level (potential a day) |\n|---|---|---|---|")
-    for (c, s, o), lv in zip(by_citizenship(mean, t), levels):
-        add(f"| {c} | {s:,.0f} | {o:,.0f} | {_fmt(lv)} |")
+    if trends is None:
+        add("| citizenship | simulated | observed | level (potential a day) |\n|---|---|---|---|")
+        for (c, s, o), lv in zip(by_citizenship(mean, t), levels):
+            add(f"| {c} | {s:,.0f} | {o:,.0f} | {_fmt(lv)} |")
+    else:
+        add("| citizenship | simulated | observed | level (potential a day on the reference date) | trend (a year) |"
+            "\n|---|---|---|---|---|")
+        for (c, s, o), lv, tr in zip(by_citizenship(mean, t), levels, trends):
+            add(f"| {c} | {s:,.0f} | {o:,.0f} | {_fmt(lv)} | {tr:+.3f} |")
     if spec.notes:
         add("\n## Known weaknesses\n")
         for n in spec.notes:

@@ -4,8 +4,9 @@ Why picklable classes: pyabc evaluates particles in worker processes (or on a Da
 cluster); each process builds its base scenario and targets once and caches them.
 Every particle is simulated with the same fixed seeds (common random numbers), at a
 reduced ``departures.scale`` whose counts are read at full scale, and its levels are
-solved from its own run (``Targets.level_factors``): a particle is judged on the shape
-of what it produces, not on volumes a level would fix.
+solved from its own run (``Targets.solve_levels``): a particle is judged on the shape
+of what it produces, not on volumes a level would fix. With ``fit.solve_trends`` each
+citizenship's trend is solved the same way, from its fiscal years' totals.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from sim.citizenship import CITIZENSHIPS
+from sim.citizenship import CITIZENSHIPS, REGION_OF
 from sim.errors import InputError
 from sim.scenario.variation import set_path
 from sim.studies.calibration.spec import Spec, load_spec
-from sim.studies.calibration.targets import Targets
+from sim.studies.calibration.targets import LevelShift, Targets
 
 _CACHE: dict = {}
 MAX_VOLUME_UP = 30.0  # ``volume_levels`` raises a citizenship's levels at most this much
@@ -31,11 +33,22 @@ MAX_VOLUME_UP = 30.0  # ``volume_levels`` raises a citizenship's levels at most 
 @dataclass
 class Solved:
     """What is solved rather than sampled: each citizenship's level of potential
-    departures, and each border area's attractiveness (node id -> value; empty: the
-    scenario's own). Both are set by matching totals (``levels.refine``), not by ABC."""
+    departures (and trend, with ``fit.solve_trends``; None: the scenario's own), and each
+    border area's attractiveness (node id -> value; empty: the scenario's own). All are
+    set by matching totals (``levels.refine``), not by ABC."""
 
     levels: np.ndarray
     attractiveness: dict[str, float] = field(default_factory=dict)
+    trends: np.ndarray | None = None
+
+    def shifted(self, shift: LevelShift, attractiveness: dict[str, float] | None = None,
+                base_trends: np.ndarray | None = None) -> "Solved":
+        """These levels (and trends) changed as a run asked."""
+        trends = self.trends if self.trends is not None else base_trends
+        if shift.trend.any():
+            trends = (np.zeros(len(self.levels)) if trends is None else trends) + shift.trend
+        return Solved(self.levels * shift.factor,
+                      self.attractiveness if attractiveness is None else attractiveness, trends)
 
 
 class CalibrationModel:
@@ -56,7 +69,9 @@ class CalibrationModel:
 
             spec, base = load_spec(self.spec_path)
             raw = read_raw(base / spec.scenario)
-            _CACHE[key] = (spec, base, raw, Targets(spec, base, mask=self.mask))
+            ref = (raw.get("departures") or {}).get("reference_date")
+            ref = None if ref is None else pd.Timestamp(str(ref)).date()
+            _CACHE[key] = (spec, base, raw, Targets(spec, base, mask=self.mask, reference_date=ref))
         return _CACHE[key]
 
     @property
@@ -89,6 +104,16 @@ class CalibrationModel:
         by = raw["departures"]["by_citizenship"]
         return np.array([float(by.get(c, {}).get("level", 0.0)) for c in CITIZENSHIPS])
 
+    def trends(self, params: dict | None = None) -> np.ndarray:
+        """Each citizenship's trend in the scenario with these parameters (None: as it is
+        now): its own, or its region's."""
+        raw = self._state()[2] if params is None else self.raw_scenario(params)
+        dep = raw["departures"]
+        by, region = dep.get("by_citizenship") or {}, dep.get("trend") or {}
+        own = [(by.get(c) or {}).get("trend") for c in CITIZENSHIPS]
+        return np.array([float(region.get(REGION_OF[c], 0.0)) if t is None else float(t)
+                         for c, t in zip(CITIZENSHIPS, own)])
+
     def base_attractiveness(self) -> dict[str, float]:
         """The border areas' attractiveness the scenario has now."""
         return dict((self._state()[2].get("crossing") or {}).get("attractiveness") or {})
@@ -103,6 +128,10 @@ class CalibrationModel:
         for p in spec.parameters:
             set_path(raw, p.path, float(params[p.name]))
         if isinstance(levels, Solved):
+            if levels.trends is not None:
+                for c, v in zip(CITIZENSHIPS, levels.trends):
+                    if c in raw["departures"]["by_citizenship"]:
+                        raw["departures"]["by_citizenship"][c]["trend"] = float(v)
             if levels.attractiveness:
                 raw.setdefault("crossing", {})["attractiveness"] = {k: float(v) for k, v in levels.attractiveness.items()}
             levels = levels.levels
@@ -170,14 +199,14 @@ class CalibrationModel:
         return self.base_levels() * self.volume_factors(params)
 
     def __call__(self, params: dict) -> dict:
-        """Mean statistics over the seeds with each citizenship's level solved (run at
-        ``volume_levels``); the level factors, relative to the scenario's levels, are
-        returned as ``level_factors``."""
+        """Mean statistics over the seeds with each citizenship's level (and trend) solved
+        (run at ``volume_levels``); the level factors, relative to the scenario's levels,
+        are returned as ``level_factors``, the trend changes as ``trend_shifts``."""
         k = self.volume_factors(dict(params))
         runs = self.simulate(dict(params), levels=self.base_levels() * k)
         mean = {key: np.mean([r[key] for r in runs], axis=0) for key in runs[0]}
-        f = self.targets.level_factors(mean)
-        return {**Targets.apply_levels(mean, f), "level_factors": f * k}
+        f = self.targets.solve_levels(mean, self.trends(dict(params)))
+        return {**self.targets.apply_levels(mean, f), "level_factors": f.factor * k, "trend_shifts": f.trend}
 
 
 class LatentModel:

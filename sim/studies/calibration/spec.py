@@ -13,7 +13,9 @@ runs, and every problem is one line naming the file and the field. It declares:
 
 Levels (each citizenship's potential departures) are not parameters of the ABC: for any
 shared parameters, departures scale linearly with the levels, so the level that matches
-a citizenship's two-year total is solved for each particle (``targets.level_factors``).
+a citizenship's total is solved for each particle (``Targets.solve_levels``); with
+``fit.solve_trends`` so is its trend, from its fiscal years' totals (departures scale by
+exp(trend change x years) month by month, to the same approximation).
 """
 
 from __future__ import annotations
@@ -97,8 +99,22 @@ class Fit(Strict):
     darien_nationality_map: dict[str, dict[str, str]] = Field(default_factory=dict, description=(
         "by period of Panama's table: model citizenship -> the label Panama counts it under "
         "(e.g. '2023 Jan-Aug': {BRAZIL: HAITI}: Brazil-born children of Haitians counted as Haitian)"))
+    solve_trends: bool = Field(False, description=(
+        "solve each citizenship's trend with its level, for every particle, from its fiscal years' totals "
+        "(needs two fiscal years or more): the years' split is then matched by construction and the ABC "
+        "judges only the shape within them; false = levels only, trends as the scenario and parameters set"))
 
     _m = field_validator("first_month", "last_month")(classmethod(lambda cls, v: _month(v)))
+
+    @field_validator("solve_trends")
+    @classmethod
+    def _two_years(cls, v: bool, info) -> bool:
+        first, last = info.data.get("first_month"), info.data.get("last_month")
+        if v and first and last:
+            fy = lambda m: int(m[:4]) + (int(m[5:]) >= 10)  # noqa: E731
+            if fy(last) - fy(first) < 1:
+                raise ValueError("a trend needs two fiscal years or more in first_month..last_month")
+        return v
 
 
 class Simulation(Strict):

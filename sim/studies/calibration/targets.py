@@ -6,7 +6,9 @@ months, labels and units; both are built here, from the observed tables (read by
 
 Statistics are kept by citizenship, so that levels can be applied after the run: a
 citizenship's encounters and Darién crossings are proportional to its level for fixed
-shared parameters (``level_factors``, ``apply_levels``). The distance is a weighted sum
+shared parameters (``solve_levels``, ``apply_levels``), and, with ``fit.solve_trends``,
+a change of its trend multiplies each month's counts by exp(trend change x years)
+(``LevelShift``). The distance is a weighted sum
 of families: month x citizenship cells (Flee's sum |sim - obs| / sum obs), monthly
 totals and event ratios on a log scale, Darién totals and nationalities.
 """
@@ -28,6 +30,24 @@ from sim.outcomes.windows import Window, fiscal_year
 from sim.studies.calibration.spec import Event, Spec
 
 NC = len(CITIZENSHIPS)
+
+
+@dataclass
+class LevelShift:
+    """What a run asks of each citizenship's potential departures to match its totals: a
+    factor on its level and an amount added to its trend (0 unless ``fit.solve_trends``).
+    Counts of a month m are multiplied by ``factor x exp(trend x years(m))``."""
+
+    factor: np.ndarray
+    trend: np.ndarray
+
+    @classmethod
+    def level_only(cls, factor: np.ndarray) -> "LevelShift":
+        return cls(np.asarray(factor, float), np.zeros(len(factor)))
+
+
+TREND_BOUND = 3.0  # |a citizenship's trend| at most (the scenario's bound, departures.by_citizenship.*.trend)
+LAG_YEARS = 1.0 / 12.0  # encounters of a month come from departures about a month earlier
 
 
 @dataclass
@@ -67,8 +87,9 @@ def log_ratio(a: float, b: float) -> float:
 class Targets:
     """Observed statistics, and the same statistics of a run."""
 
-    def __init__(self, spec: Spec, base: Path, mask: bool = False):
+    def __init__(self, spec: Spec, base: Path, mask: bool = False, reference_date: dt.date | None = None):
         self.spec = spec
+        self.reference_date = reference_date or dt.date(2022, 10, 1)  # the scenario's trends count from it
         self.folder = base / spec.targets
         obs = Observed(self.folder)
         f = spec.fit
@@ -88,7 +109,7 @@ class Targets:
                                      fill_value=0).to_numpy(float)
         self.window = Window(pd.Period(f.first_month, freq="M").start_time.date(),
                              pd.Period(f.last_month, freq="M").end_time.date(), "fit")
-        self.fiscal_years = sorted({int(m[:4]) + (int(m[5:]) >= 10) for m in self.months})
+        self.fiscal_years = sorted({_fiscal(m) for m in self.months})
         self.weight = np.ones_like(self.cells)  # 0 for masked cells
         self.masked_event = None
         if mask and spec.mask is not None:
@@ -103,6 +124,7 @@ class Targets:
         self.darien_months = [] if dm is None else [str(m) for m in dm["month"]]
         self.darien_monthly = np.zeros(0) if dm is None else dm["crossings"].to_numpy(float)
         self.events = list(spec.events)
+        self.fy_rows = [[i for i, m in enumerate(self.months) if _fiscal(m) == y] for y in self.fiscal_years]
 
     def _areas(self, obs: Observed):
         """Encounters by citizenship and border area, per fiscal year of the fit."""
@@ -187,19 +209,74 @@ class Targets:
                                               fill_value=0.0).to_numpy(float)
         return out
 
-    def level_factors(self, stats: dict) -> np.ndarray:
-        """Per citizenship, observed over simulated encounters of the fitted months (masked
-        cells left out): the change of level that matches its total."""
+    def years(self, months: list[str]) -> np.ndarray:
+        """Years from the scenario's reference date to the departures behind each month's
+        counts (the month's middle less ``LAG_YEARS``): where a trend change acts."""
+        ref = pd.Timestamp(self.reference_date)
+        mid = np.array([(pd.Period(m, freq="M").start_time + pd.Timedelta(days=15) - ref).days for m in months])
+        return mid / 365.25 - LAG_YEARS
+
+    def solve_levels(self, stats: dict, trends: np.ndarray | None = None) -> LevelShift:
+        """Per citizenship, the change of level (and, with ``fit.solve_trends``, of trend)
+        that matches its observed encounters of the fitted months (masked cells left out):
+        its total over all of them, and with a trend its fiscal years' totals too (Poisson
+        likelihood of the years' totals, the level profiled out: exact for two years).
+        ``trends``: the citizenships' trends the run had, so the solved ones keep within
+        +-TREND_BOUND."""
         obs = (self.cells * self.weight).sum(axis=0)
         sim = (stats["cells"] * self.weight).sum(axis=0)
         # a citizenship the run did not sample at all grows tenfold a round until it shows
-        return np.where((sim > 0) & (obs > 0), obs / np.maximum(sim, 1e-12), np.where(obs > 0, 10.0, 1.0))
+        factor = np.where((sim > 0) & (obs > 0), obs / np.maximum(sim, 1e-12), np.where(obs > 0, 10.0, 1.0))
+        shift = np.zeros(NC)
+        if not self.spec.fit.solve_trends:
+            return LevelShift(factor, shift)
+        tau = self.years(self.months)
+        base = np.zeros(NC) if trends is None else np.asarray(trends, float)
+        for c in range(NC):
+            s_y = [(stats["cells"][r, c] * self.weight[r, c]) for r in self.fy_rows]
+            o_y = np.array([(self.cells[r, c] * self.weight[r, c]).sum() for r in self.fy_rows])
+            if (o_y <= 0).any() or any(s.sum() <= 0 for s in s_y):
+                continue  # a year with nothing observed or simulated: its level alone
+            d, f = _solve_trend(s_y, [tau[r] for r in self.fy_rows], o_y,
+                                -TREND_BOUND - base[c], TREND_BOUND - base[c])
+            shift[c], factor[c] = d, f
+        return LevelShift(factor, shift)
 
-    @staticmethod
-    def apply_levels(stats: dict, factors: np.ndarray) -> dict:
-        """The statistics with every citizenship's counts multiplied by its level factor
-        (citizenships are the last axis, or the first for the area tables)."""
-        return {k: (v * factors[:, None] if k.startswith("areas_") else v * factors) for k, v in stats.items()}
+    def month_factors(self, shift: LevelShift, months: list[str]) -> np.ndarray:
+        """Months x citizenships: what the shift multiplies each month's counts by."""
+        return shift.factor[None, :] * np.exp(np.outer(self.years(months), shift.trend))
+
+    def apply_levels(self, stats: dict, shift: "LevelShift | np.ndarray") -> dict:
+        """The statistics with every citizenship's counts multiplied as the shift asks:
+        monthly tables month by month; Panama's periods by the mean over their months; the
+        area tables (citizenships first) by each fiscal year's simulated-weighted mean."""
+        if not isinstance(shift, LevelShift):
+            shift = LevelShift.level_only(shift)
+        if not shift.trend.any():
+            return {k: (v * shift.factor[:, None] if k.startswith("areas_") else v * shift.factor)
+                    for k, v in stats.items()}
+        out = {}
+        for k, v in stats.items():
+            if k == "cells":
+                out[k] = v * self.month_factors(shift, self.months)
+            elif k == "holdout":
+                out[k] = v * self.month_factors(shift, self.holdout_months)
+            elif k == "darien_months":
+                out[k] = v * self.month_factors(shift, self.darien_months)
+            elif k.startswith("darien_"):
+                w = self.darien[int(k.split("_")[1])].window
+                ms = [str(p) for p in pd.period_range(w.start, w.end, freq="M")]
+                out[k] = v * self.month_factors(shift, ms).mean(axis=0)
+            elif k.startswith("areas_"):
+                rows = self.fy_rows[self.fiscal_years.index(int(k.split("_")[1]))]
+                s = stats["cells"][rows]
+                g = self.month_factors(shift, [self.months[r] for r in rows])
+                tot = s.sum(axis=0)
+                f = np.where(tot > 0, (s * g).sum(axis=0) / np.maximum(tot, 1e-300), g.mean(axis=0))
+                out[k] = v * f[:, None]
+            else:
+                out[k] = v * shift.factor
+        return out
 
     # ------------------------------------------------------------------ derived figures
     def ratio(self, cells: np.ndarray, e: Event) -> float:
@@ -268,3 +345,30 @@ class FitDistance:
     def __call__(self, x: dict, x0: dict | None = None, *args, **kwargs) -> float:
         f = self.targets.families(x)
         return float(sum(w * f[k] for k, w in self.weights.items()))
+
+
+def _fiscal(month: str) -> int:
+    """The US fiscal year of a month 'YYYY-MM' (October starts the next year's)."""
+    return int(month[:4]) + (int(month[5:]) >= 10)
+
+
+def _solve_trend(sims: list[np.ndarray], taus: list[np.ndarray], obs: np.ndarray, lo: float, hi: float):
+    """The trend change d (within [lo, hi]) and level factor k with which the years'
+    simulated counts, each month's times k exp(d tau), best match the years' observed
+    totals (Poisson likelihood): k matches the total, d the spread over the years."""
+    from scipy.optimize import brentq
+
+    def tilted(d):
+        return np.array([(s * np.exp(d * t)).sum() for s, t in zip(sims, taus)])
+
+    def mean_tau(d):
+        return np.array([(s * np.exp(d * t) * t).sum() / max((s * np.exp(d * t)).sum(), 1e-300)
+                         for s, t in zip(sims, taus)])
+
+    def score(d):  # d/dd of the profiled log-likelihood
+        sy = tilted(d)
+        return float((obs * mean_tau(d)).sum() - obs.sum() * (sy * mean_tau(d)).sum() / sy.sum())
+
+    a, b = score(lo), score(hi)
+    d = lo if a <= 0 else hi if b >= 0 else brentq(score, lo, hi, xtol=1e-6)
+    return float(d), float(obs.sum() / tilted(d).sum())
