@@ -260,18 +260,19 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
         + ("." if ess >= spec.acceptance.min_ess else
            f": too few for its intervals to say what the data identify (widths count only from "
            f"{spec.acceptance.min_ess:.0f}; a few particles, or copies of a few, carry the weight)."))
-    add(f"- Levels (each citizenship's potential departures) solved for every particle from its totals, then "
+    add(f"- Levels (each citizenship's potential departures{' and trends' if spec.fit.solve_trends else ''}) "
+        f"solved for every particle from its totals, then "
         f"refined at the posterior median ({spec.verify.level_iterations} rounds); verification: seeds "
         f"{vseeds[0]}..{vseeds[-1]} at scale {vscale}; runs without an event's levers at scale {cf_scale}.\n")
     add("## Parameters: how many, and what the data say of them\n")
     n_shared = len(spec.parameters)
-    trends = [p for p in spec.parameters if p.path.startswith("departures.trend.")]
+    region_trends = [p for p in spec.parameters if p.path.startswith("departures.trend.")]
     own = [p for p in spec.parameters if p.path.startswith("departures.by_citizenship.") and p.path.endswith(".trend")]
     season = [p for p in spec.parameters if p.path.startswith("departures.seasonality.")]
     cash = [p for p in spec.parameters if p.path == "departures.money_scale"]
     own_cits = [p.path.split(".")[2] for p in own]
     cash_text = " Cash: one factor on every citizenship's median (money_scale)." if cash else ""
-    shared_text = (f" Response and behaviour: {n_shared - len(trends) - len(own) - len(season) - len(cash)} shared "
+    shared_text = (f" Response and behaviour: {n_shared - len(region_trends) - len(own) - len(season) - len(cash)} shared "
                    "by every citizenship and event; no lever carries a fitted effect size (levers hold dates, "
                    "eligible citizenships and caps).\n")
     if spec.fit.solve_trends:
@@ -281,7 +282,7 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
             + cash_text + shared_text)
     else:
         add(f"Departures: one level per citizenship ({len(CITIZENSHIPS)}), one trend per region of origin "
-            f"({len(trends)}: {', '.join(REGIONS)})"
+            f"({len(region_trends)}: {', '.join(REGIONS)})"
             + (f" and a trend of its own for {', '.join(own_cits)} (in place of its region's)" if own else "")
             + f", shared seasonality ({len(season)}): a citizenship's departures have {1 + 1 + len(season)} "
             f"parameters of which one is its own{' (two for ' + ', '.join(own_cits) + ')' if own else ''}."
