@@ -191,6 +191,25 @@ def test_levels_and_trends_solved_from_the_fiscal_years(two_year_targets, log_le
     assert tot == pytest.approx(t.cells[:, c].sum(), rel=1e-6)
 
 
+def test_refined_levels_leave_trends_alone_unless_solved(tmp_path, monkeypatch):
+    """Without ``fit.solve_trends`` the refined estimate carries no trends of its own (a
+    citizenship's own trend would override the regional trend parameters); with it, the
+    trends are the scenario's plus the solved change."""
+    from sim.studies.calibration import levels
+
+    m, _ = _model(tmp_path)
+    stats = {k: v * 2.0 for k, v in _observed_stats(m.targets).items()}
+    monkeypatch.setattr(levels, "simulate_many", lambda *a, **k: [stats])
+    params = {p.name: p.prior.centre() for p in m.spec.parameters}
+    out = levels.refine_levels(m, params, simulate.Solved(m.base_levels()), [1], 1.0, 1, 1, areas=False,
+                               log=lambda *a: None)
+    assert out.trends is None
+    np.testing.assert_allclose(out.levels[m.base_levels() > 0], 0.5 * m.base_levels()[m.base_levels() > 0])
+    shift = targets.LevelShift(np.full(len(CODE), 0.5), np.full(len(CODE), 0.25))
+    both = simulate.Solved(m.base_levels()).shifted(shift, None, np.full(len(CODE), 0.1))
+    np.testing.assert_allclose(both.trends, 0.35)
+
+
 def test_solve_trends_needs_two_fiscal_years(tmp_path, capsys):
     path = write_yaml(tmp_path / "cal.yaml", tiny_spec(tmp_path, fit={"first_month": "2023-01",
                                                                        "last_month": "2023-03", "solve_trends": True}))

@@ -55,7 +55,9 @@ def refine_levels(model: CalibrationModel, params: dict, solved: Solved, seeds: 
         shift = t.solve_levels(mean, trends)
         attr = area_step(model, solved, t.apply_levels(mean, shift), node_of, model.reference_area()) \
             if node_of else solved.attractiveness
-        solved = solved.shifted(shift, attr, trends)
+        # trends are written only where they are solved: elsewhere the scenario's (regional
+        # trend parameters of the ABC would otherwise be overridden by citizenships' own)
+        solved = solved.shifted(shift, attr, trends if t.spec.fit.solve_trends else None)
         f = shift.factor
         log(f"levels round {i + 1}: factors {np.round(f.min(), 3)}..{np.round(f.max(), 3)}, "
             f"total change {np.abs(np.log(f[f > 0])).mean():.3f} (mean |log|)"

@@ -91,6 +91,11 @@ class Mask(Strict):
     _m = field_validator("first", "last")(classmethod(lambda cls, v: _month(v)))
 
 
+def fiscal_year_of(month: str) -> int:
+    """The US fiscal year of a month 'YYYY-MM' (October starts the next year's)."""
+    return int(month[:4]) + (int(month[5:]) >= 10)
+
+
 class Fit(Strict):
     """Which observed figures the distance uses."""
 
@@ -111,8 +116,7 @@ class Fit(Strict):
     def _two_years(cls, v: bool, info) -> bool:
         first, last = info.data.get("first_month"), info.data.get("last_month")
         if v and first and last:
-            fy = lambda m: int(m[:4]) + (int(m[5:]) >= 10)  # noqa: E731
-            if fy(last) - fy(first) < 1:
+            if fiscal_year_of(last) - fiscal_year_of(first) < 1:
                 raise ValueError("a trend needs two fiscal years or more in first_month..last_month")
         return v
 

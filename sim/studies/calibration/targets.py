@@ -27,7 +27,7 @@ from sim.errors import InputError
 from sim.outcomes.observed import Observed
 from sim.outcomes.table import RunTable
 from sim.outcomes.windows import Window, fiscal_year
-from sim.studies.calibration.spec import Event, Spec
+from sim.studies.calibration.spec import Event, Spec, fiscal_year_of
 
 NC = len(CITIZENSHIPS)
 
@@ -109,7 +109,7 @@ class Targets:
                                      fill_value=0).to_numpy(float)
         self.window = Window(pd.Period(f.first_month, freq="M").start_time.date(),
                              pd.Period(f.last_month, freq="M").end_time.date(), "fit")
-        self.fiscal_years = sorted({_fiscal(m) for m in self.months})
+        self.fiscal_years = sorted({fiscal_year_of(m) for m in self.months})
         self.weight = np.ones_like(self.cells)  # 0 for masked cells
         self.masked_event = None
         if mask and spec.mask is not None:
@@ -124,7 +124,7 @@ class Targets:
         self.darien_months = [] if dm is None else [str(m) for m in dm["month"]]
         self.darien_monthly = np.zeros(0) if dm is None else dm["crossings"].to_numpy(float)
         self.events = list(spec.events)
-        self.fy_rows = [[i for i, m in enumerate(self.months) if _fiscal(m) == y] for y in self.fiscal_years]
+        self.fy_rows = [[i for i, m in enumerate(self.months) if fiscal_year_of(m) == y] for y in self.fiscal_years]
 
     def _areas(self, obs: Observed):
         """Encounters by citizenship and border area, per fiscal year of the fit."""
@@ -345,11 +345,6 @@ class FitDistance:
     def __call__(self, x: dict, x0: dict | None = None, *args, **kwargs) -> float:
         f = self.targets.families(x)
         return float(sum(w * f[k] for k, w in self.weights.items()))
-
-
-def _fiscal(month: str) -> int:
-    """The US fiscal year of a month 'YYYY-MM' (October starts the next year's)."""
-    return int(month[:4]) + (int(month[5:]) >= 10)
 
 
 def _solve_trend(sims: list[np.ndarray], taus: list[np.ndarray], obs: np.ndarray, lo: float, hi: float):
