@@ -27,6 +27,7 @@ from sim.errors import InputError
 from sim.outcomes.observed import Observed
 from sim.outcomes.table import RunTable
 from sim.outcomes.windows import Window, fiscal_year
+from sim.scenario.spec import Departures
 from sim.studies.calibration.spec import Event, Spec, fiscal_year_of
 
 NC = len(CITIZENSHIPS)
@@ -89,7 +90,8 @@ class Targets:
 
     def __init__(self, spec: Spec, base: Path, mask: bool = False, reference_date: dt.date | None = None):
         self.spec = spec
-        self.reference_date = reference_date or dt.date(2022, 10, 1)  # the scenario's trends count from it
+        # the scenario's trends count from it (its default when the scenario does not say)
+        self.reference_date = reference_date or Departures.model_fields["reference_date"].default
         self.folder = base / spec.targets
         obs = Observed(self.folder)
         f = spec.fit
@@ -294,12 +296,7 @@ class Targets:
         return out
 
     def fiscal_totals(self, cells: np.ndarray) -> dict[int, float]:
-        out = {}
-        for y in self.fiscal_years:
-            w = fiscal_year(y)
-            rows = [i for i, m in enumerate(self.months) if w.start <= pd.Period(m, freq="M").start_time.date() <= w.end]
-            out[y] = float(cells[rows].sum())
-        return out
+        return {y: float(cells[rows].sum()) for y, rows in zip(self.fiscal_years, self.fy_rows)}
 
     # ------------------------------------------------------------------ distance
     def families(self, stats: dict) -> dict[str, float]:
@@ -353,17 +350,14 @@ def _solve_trend(sims: list[np.ndarray], taus: list[np.ndarray], obs: np.ndarray
     totals (Poisson likelihood): k matches the total, d the spread over the years."""
     from scipy.optimize import brentq
 
-    def tilted(d):
-        return np.array([(s * np.exp(d * t)).sum() for s, t in zip(sims, taus)])
-
-    def mean_tau(d):
-        return np.array([(s * np.exp(d * t) * t).sum() / max((s * np.exp(d * t)).sum(), 1e-300)
-                         for s, t in zip(sims, taus)])
+    def sums(d):  # each year's tilted total and tilted sum of tau
+        w = [s * np.exp(d * t) for s, t in zip(sims, taus)]
+        return np.array([x.sum() for x in w]), np.array([(x * t).sum() for x, t in zip(w, taus)])
 
     def score(d):  # d/dd of the profiled log-likelihood
-        sy = tilted(d)
-        return float((obs * mean_tau(d)).sum() - obs.sum() * (sy * mean_tau(d)).sum() / sy.sum())
+        tot, tau_sum = sums(d)
+        return float((obs * tau_sum / np.maximum(tot, 1e-300)).sum() - obs.sum() * tau_sum.sum() / tot.sum())
 
     a, b = score(lo), score(hi)
     d = lo if a <= 0 else hi if b >= 0 else brentq(score, lo, hi, xtol=1e-6)
-    return float(d), float(obs.sum() / tilted(d).sum())
+    return float(d), float(obs.sum() / sums(d)[0].sum())
