@@ -90,6 +90,10 @@ def _observed_stats(t: targets.Targets) -> dict:
         stats[f"darien_{i}"] = per_cit
     for y, o in t.area_cells.items():
         stats[f"areas_{y}"] = o.copy()
+    if len(t.darien_monthly):  # Panama's monthly totals, all on one citizenship
+        dm = np.zeros((len(t.darien_months), len(t.cells[0])))
+        dm[:, CODE["VENEZUELA"]] = t.darien_monthly
+        stats["darien_months"] = dm
     return stats
 
 
@@ -114,6 +118,19 @@ def test_distance_zero_at_observed_and_grows(tmp_path_factory, eps):
     fam = t.families(small)
     assert fam["events"] == pytest.approx(0.0, abs=1e-12)  # ratios do not move with a uniform scale
     assert fam["cells"] == pytest.approx(eps) and fam["areas"] == pytest.approx(eps)
+    assert fam["darien_months"] == pytest.approx(np.log1p(eps))
+
+
+def test_darien_months_family_judges_the_timing_the_totals_cannot(tmp_path):
+    """Two of Panama's months swapped keep every period's total and the family sees it."""
+    m, _ = _model(tmp_path)
+    t = m.targets
+    assert len(t.darien_monthly) >= 2  # the targets hold Panama's monthly counts
+    obs = _observed_stats(t)
+    swapped = dict(obs, darien_months=obs["darien_months"][::-1].copy())
+    fam0, fam1 = t.families(obs), t.families(swapped)
+    assert fam0["darien_months"] == pytest.approx(0.0, abs=1e-12)
+    assert fam1["darien_months"] > 0.05 and fam1["darien_total"] == fam0["darien_total"]
 
 
 def test_levels_rescale_each_citizenship_to_its_total(tmp_path):

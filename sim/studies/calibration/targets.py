@@ -300,7 +300,10 @@ class Targets:
 
     # ------------------------------------------------------------------ distance
     def families(self, stats: dict) -> dict[str, float]:
-        """Distance per family for statistics already at their levels."""
+        """Distance per family for statistics already at their levels. ``darien_months``
+        (mean |log ratio| of Panama's monthly totals) judges when people cross, which the
+        periods' totals cannot: a run can match January-September 2023 with a September
+        twice Panama's count."""
         s, o, w = stats["cells"], self.cells, self.weight
         f = {"cells": rel_l1(s * w, o * w)}
         sm, om = (s * w).sum(axis=1), (o * w).sum(axis=1)
@@ -315,6 +318,9 @@ class Targets:
                 nat.append(rel_l1(by, p.counts))
         f["darien_total"] = float(np.mean(tot)) if tot else 0.0
         f["darien_nationality"] = float(np.mean(nat)) if nat else 0.0
+        dm = stats.get("darien_months")
+        f["darien_months"] = (float(np.mean([log_ratio(a, b) for a, b in zip(dm.sum(axis=1), self.darien_monthly)]))
+                              if dm is not None and len(self.darien_monthly) else 0.0)
         area, port = [], []
         for y, o in self.area_cells.items():
             sim = stats.get(f"areas_{y}")
