@@ -215,6 +215,40 @@ def test_news_composes_and_the_latest_announced_wins(tmp_path):
     np.testing.assert_allclose(at["2023-02-11"], in_force)             # a ended: nothing changes
 
 
+def test_news_of_a_rule_harsher_than_applied_lowers_departures_then_fades(tmp_path):
+    """A rule announced as harsher than it is applied (the Circumvention rule's presumption
+    of removal, heard as news with no end, over the rule as processed): on its day the
+    share who hear expect removal and fewer set out; nothing is processed under the news;
+    beliefs then learn co-nationals' actual outcomes, so the gap the news opened shrinks."""
+    behaviour = {"response": {"release_weight": 3.0}, "beliefs": {"heard_share": 0.8, "learning_rate": 0.05}}
+    news = {"type": "announced_rule", "label": "rule as announced", "start": "2023-02-16",
+            "removal_share": {"default": 1.0}, "removed_retry": 0.0}
+    day = lambda d: dt.date.fromisoformat(d)  # noqa: E731
+    runs = {}
+    for name, levers in (("plain", []), ("news", [news])):
+        sc = tiny_scenario(tmp_path, behaviour=behaviour)
+        sc["policies"] = sc["policies"] + levers
+        m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc)), 1)
+        beliefs = {}
+        for d in ("2023-02-15", "2023-02-17", "2023-03-31"):
+            while m.day <= m.inputs.day_of(day(d)):
+                m.step()
+            beliefs[d] = m.behaviour.belief.copy()
+        assert m.people_ledger()["balanced"]
+        runs[name] = (m, beliefs, m.timeseries())
+    (mp, bp, tp), (mn, bn, tn) = runs["plain"], runs["news"]
+    ven = CODE["VENEZUELA"]
+    np.testing.assert_allclose(bn["2023-02-15"], bp["2023-02-15"])            # nothing before the news
+    np.testing.assert_allclose(mn.border.expected_release(), mp.border.expected_release())  # not processed
+    gap0 = bp["2023-02-17"][ven] - bn["2023-02-17"][ven]
+    gap1 = bp["2023-03-31"][ven] - bn["2023-03-31"][ven]
+    assert gap0 > 0.3                       # 0.8 hear: most expect removal
+    assert 0 <= gap1 < 0.5 * gap0           # learnt from outcomes: the news fades
+    first = lambda t: series(t, "departures", "VENEZUELA", after=day("2023-02-16"),  # noqa: E731
+                             before=day("2023-03-02"))["value"].sum()
+    assert first(tn) < 0.7 * first(tp)
+
+
 def test_title42_kept_expels_after_its_end(tmp_path, base):
     ts, _ = run_ts(tmp_path, [], title42_ends=False)
     late = dt.date(2023, 2, 16)
