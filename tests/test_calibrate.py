@@ -227,6 +227,26 @@ def test_refined_levels_leave_trends_alone_unless_solved(tmp_path, monkeypatch):
     np.testing.assert_allclose(both.trends, 0.35)
 
 
+def test_posterior_draws_keep_trends_within_the_scenarios_bound(tmp_path):
+    """A particle whose trend change lies far from the median's, on a refined trend near
+    the bound, is drawn at the bound: a scenario refuses a trend beyond it (found when a
+    notebook's run drew Venezuela at +3.13)."""
+    from sim.studies.calibration.outputs import draws_table
+
+    m, _ = _model(tmp_path)
+    post = pd.DataFrame({p.name: [1.0, 1.0, 1.0] for p in m.spec.parameters})
+    post["weight"] = 1.0
+    post["trend_shift.VENEZUELA"] = [0.0, 0.1, 0.8]
+    post["trend_shift.MEXICO"] = [0.0, -0.1, -0.8]
+    trends = np.zeros(len(CODE))
+    trends[CODE["VENEZUELA"]], trends[CODE["MEXICO"]] = 2.9, -2.9
+    levels = np.ones(len(CODE))
+    out = draws_table(m.spec, post, levels, list(CODE), trends)
+    ven, mex = (out[f"departures.by_citizenship.{c}.trend"].to_numpy() for c in ("VENEZUELA", "MEXICO"))
+    np.testing.assert_allclose(ven, [2.8, 2.9, targets.TREND_BOUND])
+    np.testing.assert_allclose(mex, [-2.8, -2.9, -targets.TREND_BOUND])
+
+
 def test_solve_trends_needs_two_fiscal_years(tmp_path, capsys):
     path = write_yaml(tmp_path / "cal.yaml", tiny_spec(tmp_path, fit={"first_month": "2023-01",
                                                                        "last_month": "2023-03", "solve_trends": True}))

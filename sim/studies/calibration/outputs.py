@@ -15,6 +15,7 @@ import yaml
 from sim.citizenship import CITIZENSHIPS
 from sim.scenario.variation import set_path
 from sim.studies.calibration.spec import Spec
+from sim.studies.calibration.targets import TREND_BOUND
 from sim.studies.storage import atomic_text
 
 
@@ -50,7 +51,8 @@ def draws_table(spec: Spec, post, levels: np.ndarray, citizenships: list[str], t
     solved trend) and its weight. A particle's levels are the refined levels times its own
     level factors relative to the weighted median factor (its run asked for that much
     more or less); its trends likewise the refined trends plus its own trend change less
-    the weighted median change."""
+    the weighted median change, kept within the scenario's bound (``TREND_BOUND``): a
+    draw beyond it would be refused by the scenario it is written into."""
     import pandas as pd
 
     from sim.studies.calibration.abc import weighted_quantile
@@ -75,5 +77,5 @@ def draws_table(spec: Spec, post, levels: np.ndarray, citizenships: list[str], t
             if c not in citizenships:
                 continue
             d = post[col].to_numpy() - weighted_quantile(post[col].to_numpy(), w, 0.5) if col in post else 0.0
-            out[f"departures.by_citizenship.{c}.trend"] = tr + d
+            out[f"departures.by_citizenship.{c}.trend"] = np.clip(tr + d, -TREND_BOUND, TREND_BOUND)
     return out
