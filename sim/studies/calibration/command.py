@@ -23,7 +23,7 @@ from sim.studies.calibration.abc import (effective_sample_size, load_history, po
 from sim.studies.calibration.checks import criteria
 from sim.studies.calibration.levels import refine_levels
 from sim.studies.calibration.outputs import draws_table, write_params
-from sim.studies.calibration.report import write_report
+from sim.studies.calibration.report import git_state, write_report
 from sim.studies.calibration.simulate import CalibrationModel, Solved, check_spec_against_scenario, simulate_many
 from sim.studies.calibration.spec import Spec, load_spec
 
@@ -119,6 +119,7 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
               masked: bool = True) -> dict:
     """Run the whole estimation; returns what was written and measured."""
     t_all = time.perf_counter()
+    code = git_state()
     spec_path = Path(spec_path).resolve()
     spec, base = load_spec(spec_path)
     out = Path(out) if out else Path("results") / ("calibrate_" + spec_path.stem + ("_quick" if quick else ""))
@@ -174,7 +175,7 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
                  levels=levels.levels, trends=levels.trends, attractiveness=levels.attractiveness, runs=runs, mean=mean, events=events, crit=crit, widths=w, mask=mask, draws=draws,
                  report_path=report_path, plots_dir=dest / spec.outputs.plots, quick=quick, abc_secs=abc_secs,
                  total_secs=time.perf_counter() - t_all, out=out, vseeds=vseeds, vscale=vscale, cf_scale=cf_scale,
-                 scheduler=scheduler)
+                 scheduler=scheduler, code=code)
     summary = {"params": str(params_path), "report": str(report_path), "posterior": str(out / "posterior.parquet"),
                "draws": str(draws_path),
                "criteria": crit, "abc_seconds": round(abc_secs, 1), "simulations": int(history.total_nr_simulations),

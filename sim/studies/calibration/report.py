@@ -167,7 +167,9 @@ def make_plots(spec, t, mean, runs, draws, events, post, mask, folder: Path) -> 
     return files
 
 
-def _git() -> tuple[str, bool]:
+def git_state() -> tuple[str, bool]:
+    """The commit and whether sim/ has uncommitted changes. ``migsim calibrate`` reads it
+    when it starts: a commit made during a 90-minute run is not the code that ran."""
     pkg = Path(__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=pkg, capture_output=True,
@@ -227,13 +229,13 @@ def _threshold(eps: float) -> str:
 
 def write_report(*, spec, spec_path, model, history, post, params, levels, trends=None, runs, mean, events, crit, widths, mask,
                  draws, attractiveness=None, report_path: Path, plots_dir: Path, quick, abc_secs, total_secs, out, vseeds, vscale,
-                 cf_scale, scheduler):
+                 cf_scale, scheduler, code: tuple[str, bool] | None = None):
     t = model.targets
     files = make_plots(spec, t, mean, runs, draws, events, post, mask, plots_dir)
     if (plots_dir / "flow_map.png").is_file():
         files.append("flow_map.png")
     rel = os.path.relpath(plots_dir, report_path.parent)
-    commit, dirty = _git()
+    commit, dirty = code if code is not None else git_state()
     L: list[str] = []
     add = L.append
     cmd = f"migsim calibrate {os.path.relpath(spec_path)}{' --quick' if quick else ''} --out {out}"
@@ -241,7 +243,7 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
     add(f"{spec.description.strip()}\n")
     add(f"- Command: `{cmd}`" + (f" (Dask scheduler {scheduler})" if scheduler else ""))
     add(f"- Written {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; code at git {commit}"
-        f"{' with uncommitted changes in sim/' if dirty else ''}; whole command {total_secs / 60:.1f} min.")
+        f"{' with uncommitted changes in sim/' if dirty else ''} when the command started; whole command {total_secs / 60:.1f} min.")
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
     a = spec.abc
