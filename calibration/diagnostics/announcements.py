@@ -76,22 +76,35 @@ def monthly_encounters(raw: dict, seeds: list[int], scale: float) -> pd.DataFram
     return (sum(out) / len(out)).loc["2021-10":"2023-09"]
 
 
-def main() -> None:
+def probe_setup(doc: str) -> tuple[argparse.Namespace, dict]:
+    """A news probe's command line (--scale, --seeds) and the history at that scale."""
     from sim.scenario.files import read_raw
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     a = ap.parse_args()
     raw = read_raw(SCENARIO)
     raw["departures"]["scale"] = a.scale
+    return a, raw
+
+
+def toggled(raw: dict, label: str, lever: dict) -> tuple[bool, dict, dict]:
+    """Whether the history carries the lever labelled ``label``, and the history without
+    it and with ``lever`` (so a probe reads the same whichever the history holds)."""
+    has = any(p.get("label") == label for p in raw["policies"])
+    without = copy.deepcopy(raw)
+    without["policies"] = [p for p in raw["policies"] if p.get("label") != label]
+    with_it = copy.deepcopy(without)
+    with_it["policies"].append(dict(lever))
+    return has, without, with_it
+
+
+def main() -> None:
+    a, raw = probe_setup(__doc__)
     obs_by = observed_monthly().loc["2021-10":"2023-09"]
     obs = obs_by.sum(axis=1)
-    has = any(p.get("label") == VACATUR for p in raw["policies"])
-    without = copy.deepcopy(raw)
-    without["policies"] = [p for p in raw["policies"] if p.get("label") != VACATUR]
-    with_v = copy.deepcopy(without)
-    with_v["policies"].append(dict(VACATUR_LEVER))
+    has, without, with_v = toggled(raw, VACATUR, VACATUR_LEVER)
     by = {"observed": obs_by,
           "no vacatur news" + ("" if has else " (as written)"): monthly_encounters(without, a.seeds, a.scale),
           "+ vacatur news" + (" (as written)" if has else ""): monthly_encounters(with_v, a.seeds, a.scale)}

@@ -31,12 +31,9 @@ printed for comparison only; nothing here is fitted to it.
 
 from __future__ import annotations
 
-import argparse
-import copy
-
 import numpy as np
 import pandas as pd
-from announcements import RULE, SCENARIO, monthly_encounters, observed_monthly
+from announcements import RULE, monthly_encounters, observed_monthly, probe_setup, toggled
 
 NEWS_LABEL = "E5 Circumvention rule as announced (news)"
 
@@ -50,20 +47,9 @@ def rule_news(raw: dict) -> dict:
 
 
 def main() -> None:
-    from sim.scenario.files import read_raw
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scale", type=float, default=0.1)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    a = ap.parse_args()
-    raw = read_raw(SCENARIO)
-    raw["departures"]["scale"] = a.scale
+    a, raw = probe_setup(__doc__)
     obs = observed_monthly().loc["2021-10":"2023-09"].sum(axis=1)
-    has = any(p.get("label") == NEWS_LABEL for p in raw["policies"])
-    without = copy.deepcopy(raw)
-    without["policies"] = [p for p in raw["policies"] if p.get("label") != NEWS_LABEL]
-    with_news = copy.deepcopy(without)
-    with_news["policies"].append(rule_news(raw))
+    has, without, with_news = toggled(raw, NEWS_LABEL, rule_news(raw))
     rows = {"observed": obs,
             "no news of the rule" + ("" if has else " (as written)"):
                 monthly_encounters(without, a.seeds, a.scale).sum(axis=1),
