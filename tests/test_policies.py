@@ -249,6 +249,29 @@ def test_news_of_a_rule_harsher_than_applied_lowers_departures_then_fades(tmp_pa
     assert first(tn) < 0.7 * first(tp)
 
 
+def test_news_that_leaves_a_citizenship_out_keeps_its_rules_in_force(tmp_path):
+    """A null share in news (a rule that does not cover Mexicans) leaves that citizenship's
+    belief at what holds, later news included: the in-force rule's own share, not the
+    scenario's base."""
+    sc = tiny_scenario(tmp_path, behaviour={"beliefs": {"heard_share": 1.0, "learning_rate": 0.0}})
+    sc["policies"] = [
+        {"type": "processing_regime", "label": "rule", "start": "2023-01-20", "removal_share": {"default": 0.3, "MEXICO": 0.9},
+         "removed_retry": 0.0},
+        {"type": "announced_rule", "label": "news", "start": "2023-01-25", "removal_share": {"default": 1.0, "MEXICO": None}},
+    ]
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / "null.yaml", sc)), 1)
+    at = {}
+    for d in ("2023-01-21", "2023-01-26"):
+        while m.day <= m.inputs.day_of(dt.date.fromisoformat(d)):
+            m.step()
+        at[d] = m.behaviour.belief.copy()
+    mex, ven = CODE["MEXICO"], CODE["VENEZUELA"]
+    assert at["2023-01-26"][mex] == pytest.approx(at["2023-01-21"][mex])   # nothing new for Mexicans
+    assert at["2023-01-21"][mex] < 0.2                                      # the rule's 0.9, not the base
+    assert at["2023-01-26"][ven] == pytest.approx(0.0, abs=1e-12)          # the covered: removal expected
+    assert m.border.expected_release()[ven] > 0.3                           # processed as before, not removed
+
+
 def test_title42_kept_expels_after_its_end(tmp_path, base):
     ts, _ = run_ts(tmp_path, [], title42_ends=False)
     late = dt.date(2023, 2, 16)
@@ -316,6 +339,9 @@ BAD = [
     ({"type": "announced_rule", "start": START}, "announces nothing"),
     ({"type": "announced_rule", "start": START, "removal_share": {"NARNIA": 0.5}}, "unknown citizenship 'NARNIA'"),
     ({"type": "announced_rule", "start": START, "title42": False, "cbp_one_per_day": 5}, "policies.0.cbp_one_per_day"),
+    # only news may leave a citizenship out with null: a rule in force sets a share for everyone
+    ({"type": "processing_regime", "start": START, "removal_share": {"default": 0.5, "MEXICO": None}},
+     "policies.0.removal_share.MEXICO"),
 ]
 
 

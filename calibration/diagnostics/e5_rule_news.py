@@ -15,8 +15,8 @@ This probe runs the history at its estimate without and with an ``announced_rule
 from 2023-05-12 (whichever the history carries is marked "as written"; it carries it
 since this probe) (no end: the rule stays in force) whose removal share is
 the presumption as written, 1 for every citizenship the rule covers (all but Mexicans,
-who cross without passing through a third country: their share is the one in force), with
-the rule's ``removed_retry``. Nothing is processed under the news; the share who hear
+who cross without passing through a third country: null, nothing new for them); the
+retry rate believed is the rule's own. Nothing is processed under the news; the share who hear
 (``behaviour.beliefs.heard_share``) and how fast beliefs follow outcomes
 (``behaviour.beliefs.learning_rate``) are the estimate's, and the news, like every
 removal share, is multiplied by ``border.removal_scale``. It prints monthly encounters of
@@ -39,11 +39,12 @@ NEWS_LABEL = "E5 Circumvention rule as announced (news)"
 
 
 def rule_news(raw: dict) -> dict:
-    """The rule's text as news: presumed ineligible, removed (1 for every covered citizenship)."""
+    """The rule's text as news: presumed ineligible, removed (1 for every covered
+    citizenship; Mexicans, whom it does not cover, hear nothing new). It starts with the
+    rule (``RULE``), whose retry rate is the one believed."""
     rule = next(p for p in raw["policies"] if p.get("label") == RULE)
-    mexico = rule["removal_share"].get("MEXICO", rule["removal_share"].get("default"))
-    return {"type": "announced_rule", "label": NEWS_LABEL, "start": "2023-05-12",
-            "removal_share": {"default": 1.0, "MEXICO": mexico}, "removed_retry": rule["removed_retry"]}
+    return {"type": "announced_rule", "label": NEWS_LABEL, "start": rule["start"],
+            "removal_share": {"default": 1.0, "MEXICO": None}}
 
 
 def main() -> None:

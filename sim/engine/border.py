@@ -137,7 +137,10 @@ class Border:
             return self.expected_release()
         for tag, sets in self._news.items():
             for name, value in sets.items():
-                self.regimes[name].push(f"news:{tag}", value)
+                reg = self.regimes[name]
+                if isinstance(value, np.ndarray) and np.isnan(value).any():  # not covered: what holds now
+                    value = np.where(np.isnan(value), reg.current, value)
+                reg.push(f"news:{tag}", value)
         try:
             return self.expected_release()
         finally:

@@ -23,15 +23,19 @@ def _known_keys(by: dict | None) -> dict | None:
 def regime_values(lever, regimes) -> dict:
     """The regime values a lever's fields set (``title42``, removal shares per citizenship,
     retry rates, ``cbp_one_per_day``), for ``Regimes.push`` under the lever's tag. A share
-    by citizenship without ``default`` keeps the base for the citizenships it omits."""
+    by citizenship without ``default`` keeps the base for the citizenships it omits. A
+    null share (news only: ``AnnouncedRule``) is NaN: nothing announced for that
+    citizenship, whose rules in force hold (``Border`` fills it when it reads the news)."""
     sets = {}
     if getattr(lever, "title42", None) is not None:
         sets["title42"] = lever.title42
     for name in ("removal_share", "port_removal_share"):
         by = getattr(lever, name, None)
         if by is not None:
-            base, d = regimes[name].base, by.get("default")
-            sets[name] = np.array([by.get(c, d if d is not None else base[i]) for i, c in enumerate(CITIZENSHIPS)])
+            base = regimes[name].base
+            vals = [by[c] if c in by else by["default"] if "default" in by else base[i]
+                    for i, c in enumerate(CITIZENSHIPS)]
+            sets[name] = np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
     for name in ("expelled_retry", "removed_retry", "cbp_one_per_day"):
         if getattr(lever, name, None) is not None:
             sets[name] = getattr(lever, name)
@@ -126,8 +130,9 @@ class AnnouncedRule(Lever):
 
     type: Literal["announced_rule"]
     title42: bool | None = Field(None, description="Title 42 announced to be in force (true) or ended (false)")
-    removal_share: dict[str, Share] | None = Field(None, description=(
-        "announced Title 8 removal share between ports, by citizenship (default key allowed)"))
+    removal_share: dict[str, Share | None] | None = Field(None, description=(
+        "announced Title 8 removal share between ports, by citizenship (default key allowed); "
+        "null: the rule says nothing new for that citizenship (a rule that does not cover it)"))
     expelled_retry: Share | None = None
     removed_retry: Share | None = None
 
