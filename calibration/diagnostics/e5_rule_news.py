@@ -12,9 +12,9 @@ released to pursue their cases. People who heard the announcement expected remov
 then they learnt their co-nationals' outcomes.
 
 This probe runs the history at its estimate without and with an ``announced_rule``
-from 2023-05-12 (whichever the history carries is marked "as written"; it carries it
-since this probe) (no end: the rule stays in force) whose removal share is
-the presumption as written, 1 for every citizenship the rule covers (all but Mexicans,
+from 2023-05-12, with no end since the rule stays in force (the history carries it since
+this probe; the row it matches is marked "as written"). Its removal share is the
+presumption as written, 1 for every citizenship the rule covers (all but Mexicans,
 who cross without passing through a third country: null, nothing new for them); the
 retry rate believed is the rule's own. Nothing is processed under the news; the share who hear
 (``behaviour.beliefs.heard_share``) and how fast beliefs follow outcomes
