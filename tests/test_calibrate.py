@@ -265,7 +265,11 @@ def test_a_particle_sets_out_as_many_people_on_day_one_as_the_scenario(tmp_path)
          "prior": {"low": 0.0, "high": 5.0}},
         {"name": "cost_weight", "path": "behaviour.response.cost_weight", "prior": {"low": 0.0, "high": 2.0}}])
     base = m.base_levels() * m.start_response(None)
-    for p in ({"release_weight": 2.0, "cost_weight": 0.2}, {"release_weight": 0.5, "cost_weight": 0.5}):
+    # the cost response counts the cost above the open one: with every leg open and known
+    # on day one, it leaves day one alone
+    np.testing.assert_allclose(m.start_response({"release_weight": 2.0, "cost_weight": 1.5}),
+                               m.start_response({"release_weight": 2.0, "cost_weight": 0.0}), rtol=1e-12)
+    for p in ({"release_weight": 3.0, "cost_weight": 0.2}, {"release_weight": 2.5, "cost_weight": 0.5}):
         lv = m.volume_levels(p)
         assert (m.start_response(p)[m.base_levels() > 0] < 0.5).all()   # a strong response...
         np.testing.assert_allclose(lv * m.start_response(p), base, rtol=1e-9)  # ...run at the same volume
@@ -275,7 +279,7 @@ def test_a_particle_sets_out_as_many_people_on_day_one_as_the_scenario(tmp_path)
         np.testing.assert_allclose(out["level_factors"] / used, m.targets.solve_levels(
             {"cells": m.simulate(p, levels=lv)[0]["cells"]}).factor, rtol=1e-9)
     # a citizenship that hardly sets out on day one is raised at most MAX_VOLUME_UP-fold
-    lv = m.volume_levels({"release_weight": 5.0, "cost_weight": 2.0 * 1e3})
+    lv = m.volume_levels({"release_weight": 1e3, "cost_weight": 0.5})
     assert (lv <= simulate.MAX_VOLUME_UP * m.base_levels() + 1e-9).all()
 
 

@@ -174,6 +174,50 @@ def test_cost_to_border_is_per_citizenship(tmp_path):
     assert np.isinf(cost[1, fork])                         # no usable way on for the second row
 
 
+# ---- the cost response counts what visas, closures and unknown ways add, so origin shares hold ----
+def test_origin_shares_hold_whatever_each_origin_is_far(tmp_path):
+    """A citizenship set out half from a near origin and half from a far one sets out
+    about half from each: the response to cost counts a way's cost above its open cost
+    (every leg open and known), not its cost (an absolute cost would cut the far origin
+    by exp(-weight x gap))."""
+    sc = tiny_scenario(tmp_path)
+    sc["departures"]["by_citizenship"] = {"VENEZUELA": {"level": 400.0, "origins": {"o_a": 0.5, "o_b": 0.5}}}
+    sc["behaviour"] = {"response": {"cost_weight": 1.0}}
+    sc["policies"] = []
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / "s.yaml", sc)), 1)
+    net, cit = m.network, m.departures.cit[0]
+    gap = m.router.to_go[cit, net.index["o_a"]] - m.router.to_go[cit, net.index["o_b"]]
+    assert gap > 1.0                     # the old rule would leave the far origin under a third
+    m.run()
+    dep = m.timeseries().query("metric == 'departures'").groupby("place")["value"].sum()
+    share = dep["o_a"] / dep.sum()
+    assert abs(share - 0.5) < 4 * np.sqrt(0.25 / dep.sum()) + 0.02, (share, dep.to_dict())
+
+
+def test_a_closure_that_lengthens_the_way_holds_back_exp_minus_weight_times_what_it_adds(tmp_path):
+    """Closing the jungle leg leaves the dearer boat detour: departures fall by
+    exp(-cost_weight x the cost the closure adds to the way), and only after it starts."""
+    def departures(policies, name):
+        sc = tiny_scenario(tmp_path / name)
+        sc["departures"]["by_citizenship"] = {"VENEZUELA": {"level": 400.0, "origins": {"o_a": 1.0}}}
+        sc["behaviour"] = {"response": {"cost_weight": 1.0}}
+        sc["policies"] = policies
+        m = RouteModel(Inputs.load(write_yaml(tmp_path / name / "s.yaml", sc)), 1).run()
+        dep = m.timeseries().query("metric == 'departures'")
+        after = pd.to_datetime(dep["date"]) >= pd.Timestamp("2023-02-01")
+        o = m.network.index["o_a"]
+        added = m.router.to_go[m.departures.cit[0], o] - m.behaviour._cost_ref[m.departures.cit[0], o]
+        return dep[~after]["value"].sum(), dep[after]["value"].sum(), added
+
+    before0, after0, none = departures([], "open")
+    before1, after1, added = departures([{"type": "closure", "start": "2023-02-01",
+                                          "leg": ["n_fork", "n_jungle_exit"]}], "closed")
+    assert none == pytest.approx(0.0, abs=1e-9) and added > 0.1
+    assert before1 == before0                                   # common random numbers before it acts
+    ratio = after1 / after0
+    assert abs(ratio - np.exp(-added)) < 4 * np.sqrt(1 / after1 + 1 / after0) + 0.02, (ratio, np.exp(-added))
+
+
 # ---- cash decides which legs a party can pay for, not whether it leaves ----
 def test_money_scale_moves_the_way_not_the_departures(tmp_path):
     def run_at(scale):

@@ -14,7 +14,14 @@ Why these three, each with few shared parameters (``behaviour:`` in a scenario):
   not know yet, and its cost falls as their co-nationals open it (the drop and the
   rebound of one mechanism).
 - **Response**: potential departures times exp(release_weight x (belief - 1)
-  - cost_weight x cost of the cheapest way to the border). It is two-way (a better
+  - cost_weight x the cost of the cheapest way to the border above its open cost), the
+  open cost being the way's with every leg of the network open to the citizenship (no
+  lever's visa or closure) and known (``Router.open_to_go``). Above it, not the cost
+  itself: a scenario's origin shares say where a citizenship's people set out from (a
+  third of Haitians from Brazil and Chile), and an absolute cost would cut the far
+  origins by their distance (about ten times for Haitians in Chile against Haiti) and
+  make the shares a fiction; what a visa, a closure or an unknown way adds is what
+  holds people back. It is two-way (a better
   expected outcome raises departures) and reaches only the citizenships and origins
   whose belief or way changed. People already on their way who see their belief fall
   go on with the same probability, exp(-release_weight x fall), the others give up.
@@ -49,6 +56,7 @@ class Behaviour:
         self._legs_since = np.zeros((nc, model.network.n_edges))
         self._departed_since = np.zeros(nc)
         self._cost_key: tuple | None = None  # (router.to_go, cit, origin) of ``_cost_term``
+        self._cost_ref: np.ndarray | None = None  # the open cost of the way on from each place
 
     # ------------------------------------------------------------------ beliefs
     def start(self) -> None:
@@ -123,17 +131,28 @@ class Behaviour:
         return f.penalty * (1.0 - self.familiarity) if f.penalty > 0 else None
 
     # ------------------------------------------------------------------ response
+    def fix_cost_reference(self) -> None:
+        """Keep the open cost of the way on from every place (``Router.open_to_go``): the
+        response measures the cost above it."""
+        self._cost_ref = self.model.router.open_to_go()
+        self._cost_key = None
+
     def departure_factor(self, cit: np.ndarray, origin: np.ndarray) -> np.ndarray:
         """The response of departures of each (citizenship, origin) pair to the belief and
-        to the cost of the cheapest way from the origin to the border."""
+        to the cost of the cheapest way from the origin to the border above its open cost
+        (``fix_cost_reference``). A pair with no way even with every leg open has no cost
+        to compare with: only its belief moves it (it cannot leave anyway)."""
         r = self.spec.response
         to_go = self.model.router.to_go
         key = self._cost_key
         if key is None or key[0] is not to_go or key[1] is not cit or key[2] is not origin:
             # the cost term changes only when the route weights do: kept until then
             cost = to_go[cit, origin]
+            ref = self._cost_ref[cit, origin] if self._cost_ref is not None else cost
             self._cost_key = (to_go, cit, origin)
-            self._cost_term = r.cost_weight * np.where(np.isfinite(cost), cost, 0.0)
+            with np.errstate(invalid="ignore"):
+                change = cost - ref
+            self._cost_term = r.cost_weight * np.where(np.isfinite(change), change, 0.0)
         x = r.release_weight * (self.belief[cit] - 1.0) - self._cost_term
         return np.exp(x)
 

@@ -85,6 +85,7 @@ class RouteModel(Model):
         self.crossing = Crossing(self)
         self.border = Border(self)
         self.router = Router(self)
+        self.behaviour.fix_cost_reference()  # the ways' open costs, before any lever acts
         self.custody = Custody(self)
         self.behaviour.start()
         self.departures = Departures(self)

@@ -123,9 +123,18 @@ class Router:
         self.can_leave = self.out_weight > 0
         self._tabulate()
 
-    def leg_costs(self) -> np.ndarray:
+    def open_to_go(self) -> np.ndarray:
+        """The cost of the way on from every place (citizenships x nodes) with the
+        network's own access (no lever's visa or closure) and every leg known: what a
+        place's way costs by its geography alone. The response to cost
+        (``Behaviour.departure_factor``) counts the cost above it, so a run measures the
+        same cost whatever day it starts on."""
+        return self._to_go(self.leg_costs(known=True), self.access.base)
+
+    def leg_costs(self, known: bool = False) -> np.ndarray:
         """Each leg's own generalised cost, (1 or citizenships) x edges: a*km/1000 +
-        b*fare/1000 + c*death risk + d*days, plus each citizenship's unfamiliarity. The
+        b*fare/1000 + c*death risk + d*days, plus each citizenship's unfamiliarity
+        (none with ``known``). The
         days are the leg's travel days and, with ``route_choice.count_waits``, the wait
         expected at the place it leads to ((1 - p)/p days for a daily chance p of moving
         on): a way through Necocli and Tapachula takes longer than its buses and boats."""
@@ -135,7 +144,7 @@ class Router:
         leg = rc.km_weight * net.km / 1000.0 + rc.cost_weight * net.cost / 1000.0 + rc.risk_weight * risk
         if rc.days_weight:
             leg = leg + rc.days_weight * self.leg_days()
-        extra = m.behaviour.unfamiliarity_cost()
+        extra = None if known else m.behaviour.unfamiliarity_cost()
         return leg[None, :] if extra is None else leg[None, :] + extra
 
     def leg_days(self) -> np.ndarray:

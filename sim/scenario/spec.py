@@ -259,11 +259,14 @@ class Beliefs(Strict):
 
 
 class Response(Strict):
-    """How departures respond: exp(release_weight * belief - cost_weight * cost to the border).
+    """How departures respond: exp(release_weight * belief - cost_weight * the cost to the border above its open cost).
 
     ``release_weight``: per unit of believed release chance; ``cost_weight``: per unit of
     the generalised cost of the cheapest way from the origin to the border (route_choice
-    units). The same response decides whether people already on their way go on when
+    units) above its open cost, the cost with every leg of the network open to the
+    citizenship and known: a visa, a closure or a way not known yet lowers departures,
+    while the origin shares (``departures.by_citizenship.*.origins``) hold however far
+    each origin is. The same response decides whether people already on their way go on when
     their citizenship's belief falls (``give_up``)."""
 
     release_weight: NonNeg = 0.0
