@@ -148,10 +148,9 @@ class Behaviour:
         if key is None or key[0] is not to_go or key[1] is not cit or key[2] is not origin:
             # the cost term changes only when the route weights do: kept until then
             cost = to_go[cit, origin]
-            ref = self._cost_ref[cit, origin] if self._cost_ref is not None else cost
             self._cost_key = (to_go, cit, origin)
             with np.errstate(invalid="ignore"):
-                change = cost - ref
+                change = cost - self._cost_ref[cit, origin]
             self._cost_term = r.cost_weight * np.where(np.isfinite(change), change, 0.0)
         x = r.release_weight * (self.belief[cit] - 1.0) - self._cost_term
         return np.exp(x)
