@@ -29,12 +29,6 @@ SPEC = ROOT / "calibration" / "fy2022_fy2023.yaml"
 ESTIMATE = ROOT / "calibration" / "fy2022_fy2023_params.yaml"
 
 
-def at_path(doc: dict, path: str):
-    for k in path.split("."):
-        doc = doc[k]
-    return doc
-
-
 def parse_point(text: str) -> dict[str, float]:
     """``name=value,name=value`` (names of the spec's parameters)."""
     out = {}
@@ -45,6 +39,7 @@ def parse_point(text: str) -> dict[str, float]:
 
 
 def main() -> None:
+    from sim.scenario.variation import get_path
     from sim.studies.calibration.simulate import CalibrationModel
     from sim.studies.calibration.targets import FitDistance
 
@@ -53,17 +48,17 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001])
     a = ap.parse_args()
     estimate = yaml.safe_load(ESTIMATE.read_text())
+    points = [("estimate", {})] + [(t, parse_point(t)) for t in a.point]
     for seed in a.seeds:
         model = CalibrationModel(SPEC, seeds=[seed])
         targets, distance = model.targets, FitDistance(model.targets)
-        base = {p.name: float(at_path(estimate, p.path)) for p in model.spec.parameters}
-        unknown = {n for t in a.point for n in parse_point(t)} - set(base)
+        base = {p.name: float(get_path(estimate, p.path)) for p in model.spec.parameters}
+        unknown = {n for _, change in points for n in change} - set(base)
         if unknown:
             raise SystemExit(f"abc_convergence: --point: no parameter {sorted(unknown)} in {SPEC.name}")
-        for label, change in [("estimate", {})] + [(t, parse_point(t)) for t in a.point]:
+        for label, change in points:
             stats = model({**base, **change})
-            fam = targets.families(stats)
-            total = sum(w * fam[k] for k, w in distance.weights.items())
+            fam, total = targets.families(stats), distance(stats)
             ratios = " ".join(f"{e.name.split()[0]}{'r' if 'rebound' in e.name else ''} "
                               f"{targets.ratio(stats['cells'], e):.3f}" for e in targets.events)
             families = " ".join(f"{k} {v:.3f}" for k, v in fam.items())
