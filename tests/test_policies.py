@@ -108,6 +108,52 @@ def test_visa_opening_a_restricted_leg(tmp_path):
     same(series(opened, "darien_crossings", before=D0), series(closed, "darien_crossings", before=D0))
 
 
+def holders_scenario(tmp_path, share):
+    """The tiny scenario with MEXICO's leg o_b -> n_city a flight open to MEXICO only (so
+    o_b gets a visa holders' twin) and a share ``share`` of visa holders."""
+    sc = tiny_scenario(tmp_path)
+    e = pd.read_csv(tmp_path / "net" / "edges.csv", dtype=str, keep_default_na=False)
+    e.loc[(e["from"] == "o_b") & (e["to"] == "n_city"), "access"] = "MEXICO"
+    e.to_csv(tmp_path / "net" / "edges.csv", index=False)
+    sc["departures"]["visa_holders"] = share
+    return sc
+
+
+@pytest.mark.parametrize("exempt", [True, False])
+def test_visa_holders_keep_a_leg_only_where_the_visa_spares_them(tmp_path, exempt):
+    sc = holders_scenario(tmp_path, 0.3)
+    lever = {"type": "visa_regime", "start": START, "citizenship": "MEXICO", "legs": [["o_b", "n_city"]],
+             "open": False, "holders_exempt": exempt}
+    runs = {}
+    for name, pol in (("none", []), ("visa", [lever])):
+        sc["policies"] = pol
+        inp = Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc))
+        assert "o_b+holders" in inp.network.index and "o_a+holders" not in inp.network.index
+        m = RouteModel(inp, 1).run()
+        assert m.people_ledger()["balanced"]
+        runs[name] = m.timeseries()
+    dep = {k: series(ts, "departures", "MEXICO") for k, ts in runs.items()}
+    after = {k: d[d["date"] >= D0]["value"].sum() for k, d in dep.items()}
+    same(series(runs["visa"], "departures", "MEXICO", before=D0), series(runs["none"], "departures", "MEXICO", before=D0))
+    same(series(runs["visa"], "encounters", "VENEZUELA"), series(runs["none"], "encounters", "VENEZUELA"))
+    if exempt:  # the holders (0.3 of those setting out) keep flying; the rest stay home
+        assert 0.2 < after["visa"] / after["none"] < 0.4
+    else:       # a visa that spares nobody closes the holders' copy of the leg too
+        assert after["visa"] == 0 and after["none"] > 0
+
+
+def test_no_visa_holders_no_twins(tmp_path):
+    inp = Inputs.load(write_yaml(tmp_path / "s.yaml", holders_scenario(tmp_path, 0.0)))
+    assert not any(str(i).endswith("+holders") for i in inp.network.ids)
+
+
+def test_bad_visa_holders_share_exits_2_naming_the_field(tmp_path, capsys):
+    sc = holders_scenario(tmp_path, 1.5)
+    assert main(["validate", str(write_yaml(tmp_path / "bad.yaml", sc))]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml: departures.visa_holders" in err and err.count("\n") == 1
+
+
 def test_closure_of_a_place_diverts_flows(tmp_path, base):
     ts, _ = run_ts(tmp_path, [{"type": "closure", "start": START, "node": "n_detour"}])
     after = dt.date(2023, 2, 12)
@@ -334,6 +380,8 @@ BAD = [
     ({"type": "deportation_charters", "start": START, "citizenship": "NARNIA", "flights_per_month": 1, "seats_per_flight": 1}, "unknown citizenship 'NARNIA'"),
     ({"type": "deportation_charters", "start": START, "end": "2023-01-01", "citizenship": "CUBA", "flights_per_month": 1, "seats_per_flight": 1}, "end is before start"),
     ({"type": "visa_regime", "start": START, "citizenship": "CUBA", "legs": [["o_a", "b_elp"]], "open": True}, "policies.0.legs.0: no leg"),
+    ({"type": "visa_regime", "start": START, "citizenship": "MEXICO", "legs": [["o_b", "n_city"]], "open": False,
+      "holders_exempt": "sometimes"}, "policies.0.holders_exempt"),
     ({"type": "processing_regime", "start": START, "cbp_one_per_day": -1}, "policies.0.cbp_one_per_day"),
     ({"type": "enforcement", "start": START, "node": "n_city", "action": "return_to"}, "return_to"),
     ({"type": "announced_rule", "start": START}, "announces nothing"),

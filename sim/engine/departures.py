@@ -34,15 +34,21 @@ class Departures:
             for o, s in spec.origins.items():
                 if s <= 0:
                     continue
-                cits.append(CODE[c])
-                origins.append(net.index[o])
-                shares.append(s)
-                keys.append(name_id(f"{c}|{o}"))
-                gmean.append(gs.mean)
-                gsig.append(gs.sigma)
-                gmax.append(gs.max)
-                mmed.append(mo.median_usd * dep.money_scale)
-                msig.append(mo.sigma)
+                # an origin with visa holders' twin: a share dep.visa_holders of its
+                # people set out from the twin (independent choices: Poisson thinning)
+                twin = net.holders_of.get(net.index[o])
+                places = [(net.index[o], s, o)] if twin is None else [
+                    (net.index[o], s * (1.0 - dep.visa_holders), o), (twin, s * dep.visa_holders, net.ids[twin])]
+                for node, share, name in places:
+                    cits.append(CODE[c])
+                    origins.append(node)
+                    shares.append(share)
+                    keys.append(name_id(f"{c}|{name}"))
+                    gmean.append(gs.mean)
+                    gsig.append(gs.sigma)
+                    gmax.append(gs.max)
+                    mmed.append(mo.median_usd * dep.money_scale)
+                    msig.append(mo.sigma)
         self.cit = np.array(cits, np.int64)
         self.origin = np.array(origins, np.int64)
         self.share = np.array(shares)

@@ -70,6 +70,9 @@ class Network:
     edges: pd.DataFrame
     node_files: tuple[str, str] = ("", "")
     index: dict[str, int] = field(init=False)
+    # origin node -> its visa holders' twin (``with_holders``); an edge -> its twin's copy
+    holders_of: dict[int, int] = field(default_factory=dict)
+    holder_edges: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index = {nid: i for i, nid in enumerate(self.nodes["id"])}
@@ -193,6 +196,33 @@ class Network:
             raise InputError(edges_path, f"row {i + 2}: from", "a border area is an end point and cannot have outgoing legs")
         net = cls(nodes.reset_index(drop=True), edges.reset_index(drop=True), (str(nodes_path), str(edges_path)))
         return net
+
+    def with_holders(self, origins: list[str]) -> "Network":
+        """This network with a twin of each origin given: the place its visa holders set
+        out from (id ``<origin>+holders``), with a copy of every leg out of it. A visa lever
+        may spare the copies (``visa_regime.holders_exempt``: Mexico admits holders of a
+        valid US visa without its own), so a share of a citizenship keeps a way a visa
+        closes for the rest; every other lever acts on the copies as on the legs. Twins and
+        copies come after the network's own nodes and edges, so their indices stay."""
+        if not origins:
+            return self
+        twins = self.nodes[self.nodes["id"].isin(origins)].copy()
+        twin_id = {o: f"{o}+holders" for o in twins["id"]}
+        twins["id"] = twins["id"].map(twin_id)
+        twins["name"] = twins["name"].astype(str) + " (visa holders)"
+        copies = self.edges[self.edges["from"].isin(list(twin_id))].copy()
+        copies["from"] = copies["from"].map(twin_id)
+        net = Network(pd.concat([self.nodes, twins], ignore_index=True),
+                      pd.concat([self.edges, copies], ignore_index=True), self.node_files)
+        net.holders_of = {self.index[o]: net.index[t] for o, t in twin_id.items()}
+        net.holder_edges = {int(e): self.n_edges + k for k, e in enumerate(copies.index)}
+        return net
+
+    def leg_edges(self, leg: tuple[str, str], holders: bool = True) -> list[int]:
+        """The edges of a leg named by its [from, to] ids: the leg, and (``holders``) its
+        copy out of the origin's visa holders' twin, if there is one."""
+        e = self.edge_index[tuple(leg)]
+        return [e, self.holder_edges[e]] if holders and e in self.holder_edges else [e]
 
     def check_citizenships(self, labels: set[str], edges_path: str) -> None:
         """Every label in an edge's ``access`` list must be a known citizenship."""

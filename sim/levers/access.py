@@ -23,6 +23,10 @@ class VisaRegime(Lever):
     citizenship: str
     legs: list[tuple[str, str]] = Field(min_length=1, description="[from, to] node ids of the legs")
     open: bool = Field(description="true: the citizenship may use the legs; false: it may not")
+    holders_exempt: bool = Field(False, description=(
+        "true: the citizenship's visa holders (a share departures.visa_holders of those setting out) keep the "
+        "legs, as Mexico admits holders of a valid US visa without its own; false: the lever binds them too "
+        "(a cancelled charter, a visa no other document replaces)"))
 
     _c = field_validator("citizenship")(classmethod(lambda cls, v: citizenships([v])[0]))
 
@@ -30,7 +34,8 @@ class VisaRegime(Lever):
         return [(f"legs.{i}", tuple(leg)) for i, leg in enumerate(self.legs)]
 
     def init(self, ctx):
-        ctx.state.edges = [ctx.network.edge_index[tuple(leg)] for leg in self.legs]
+        net = ctx.network
+        ctx.state.edges = [e for leg in self.legs for e in net.leg_edges(tuple(leg), holders=not self.holders_exempt)]
         return True
 
     def on_start(self, ctx):
@@ -65,7 +70,7 @@ class Closure(Lever):
     def init(self, ctx):
         net = ctx.network
         ctx.state.edges = (list(np.flatnonzero(net.dst == net.index[self.node])) if self.node
-                           else [net.edge_index[tuple(self.leg)]])
+                           else net.leg_edges(tuple(self.leg)))
         ctx.state.cits = [CODE[c] for c in self.citizenships] or list(range(len(CITIZENSHIPS)))
         return True
 

@@ -68,12 +68,23 @@ class Inputs:
             for field, leg in lever.legs_used():
                 if leg not in net.edge_index:
                     raise lever.field_error(path, i, field, f"no leg from {leg[0]!r} to {leg[1]!r} in the network")
+        if sc.departures.visa_holders > 0:
+            net = net.with_holders(flight_origins(sc.departures, net))
         dates = pd.date_range(sc.spinup_start, sc.period.end, freq="D")
         digest = sha256(sc, [sc.network.nodes, sc.network.edges])
         inputs = cls(sc, path, net, dates, potential_departures(sc.departures, dates), digest)
         if check_memory:
             check_fits(inputs)
         return inputs
+
+
+def flight_origins(departures, net: Network) -> list[str]:
+    """The origins people set out from (a positive share) with a leg open only to some
+    citizenships (a flight a visa may close): those whose visa holders get a twin
+    (``Network.with_holders``). Read from the network, not the levers, so a run without
+    a lever keeps the same origins (and random numbers)."""
+    used = {o for spec in departures.by_citizenship.values() for o, s in spec.origins.items() if s > 0}
+    return [o for o in net.ids if o in used and any(net.access[e] for e in net.out_edges[net.index[o]])]
 
 
 def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:

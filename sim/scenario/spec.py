@@ -143,6 +143,11 @@ class Departures(Strict):
         "multiplies every citizenship's median cash: the cash laws are assumptions, and cash decides which legs "
         "a party can pay for (who cannot pay a flight takes the cheaper way): one factor shared by all, for an "
         "estimation to carry (1: the cash laws as written)"))
+    visa_holders: float = Field(0.0, ge=0.0, lt=1.0, description=(
+        "share of those setting out from an origin with a flight (a leg open only to some citizenships) who hold "
+        "a visa that spares them a visa_regime lever with holders_exempt (a valid US visa exempts from Mexico's "
+        "visa): they set out from the origin's twin '<origin>+holders', whose copies of the legs such a lever "
+        "leaves open; one share for every citizenship, for an estimation to carry (0: no twins)"))
     by_citizenship: dict[str, CitizenshipDepartures]
 
     @field_validator("by_citizenship")
