@@ -68,6 +68,26 @@ def test_settled_familiarity_is_the_steady_state_of_the_first_days_routes(tmp_pa
     assert (model(tmp_path / "b", {"decay": d, "initial": f0}).behaviour.familiarity == f0).all()
 
 
+@pytest.mark.parametrize("among", ["passers", "departures"])
+def test_a_minority_origin_knows_its_own_way_among_passers(tmp_path, among):
+    """A tenth of the Venezuelans set out from o_b, whose only leg goes to the border city.
+    Among passers they know it as well as the majority knows its first leg (all who pass
+    o_b take it); among all departures it stays as unknown as a tenth's share makes it,
+    and their departures are held back by its unfamiliarity."""
+    d, f0 = 0.25, 0.2
+    sc = tiny_scenario(tmp_path)
+    sc["behaviour"] = {"familiarity": {"penalty": 1.0, "learning_rate": 0.1, "settle": True, "decay": d,
+                                       "initial": f0, "among": among}}
+    sc["departures"]["by_citizenship"]["VENEZUELA"]["origins"] = {"o_a": 0.9, "o_b": 0.1}
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{among}.yaml", sc)), 1)
+    fam = m.behaviour.familiarity[VEN]
+    share = m.router.leg_shares(m.departures.origin_shares())[VEN, leg(m, "o_b", "n_city")]
+    assert share == pytest.approx(0.1, abs=1e-6)
+    mine, majority = (1.0, 1.0) if among == "passers" else (share, 1.0 - share)
+    assert fam[leg(m, "o_b", "n_city")] == pytest.approx((mine + d * f0) / (mine + d), abs=1e-3)
+    assert fam[leg(m, "o_a", "n_fork")] == pytest.approx((majority + d * f0) / (majority + d), abs=1e-3)
+
+
 def test_a_settled_run_does_not_hang_on_its_spinup(tmp_path):
     """The same last day from a spin-up of two weeks and of six months: settled, the route
     knowledge on that day is about the same; unsettled, the short run has not learnt yet."""

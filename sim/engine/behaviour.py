@@ -99,13 +99,24 @@ class Behaviour:
             return False
         dep = self._departed_since
         seen = dep > 0  # a citizenship nobody of which set out this week: nothing learnt, nothing lost
-        share = np.minimum(self._legs_since[seen] / dep[seen, None], 1.0)
+        share = np.minimum(self.taken_share(self._legs_since, dep)[seen], 1.0)
         fam = self.familiarity[seen]
         fam += f.learning_rate * (share * (1.0 - fam) - f.decay * (fam - f.initial))
         self.familiarity[seen] = fam
         self._legs_since[:] = 0.0
         self._departed_since[:] = 0.0
         return bool(share.any()) or (f.decay > 0 and bool(seen.any()))
+
+    def taken_share(self, legs: np.ndarray, departed: np.ndarray) -> np.ndarray:
+        """Citizenships x edges: the share s familiarity learns from, of the people of each
+        citizenship who set out on each leg (``legs``), among those who set out from its
+        start (``familiarity.among: passers``) or among all who set out (``departures``;
+        ``departed`` per citizenship)."""
+        if self.spec.familiarity.among == "departures":
+            return np.divide(legs, departed[:, None], out=np.zeros_like(legs), where=departed[:, None] > 0)
+        net = self.model.network
+        passed = net.over_legs_out(np.add, legs, 0.0)[:, net.src]
+        return np.divide(legs, passed, out=np.zeros_like(legs), where=passed > 0)
 
     def settle_familiarity(self, rounds: int = 12) -> None:
         """Start familiarity at its steady state on the routes chosen today (``settle``):
@@ -119,7 +130,7 @@ class Behaviour:
         router = self.model.router
         origin_share = self.model.departures.origin_shares()
         for _ in range(rounds):
-            s = router.leg_shares(origin_share)
+            s = self.taken_share(router.leg_shares(origin_share), np.ones(len(origin_share)))
             with np.errstate(invalid="ignore", divide="ignore"):
                 target = np.where(s > 0, (s + f.decay * f.initial) / (s + f.decay), f.initial)
             self.familiarity = 0.5 * (self.familiarity + target)

@@ -281,13 +281,18 @@ class Response(Strict):
 
 class Familiarity(Strict):
     """Route knowledge: a leg its citizenship does not know costs ``penalty`` x (1 - familiarity)
-    more. Each week familiarity grows with the share s of co-nationals who set out and took
-    the leg and falls back toward ``initial`` as they stop taking it:
+    more. Each week familiarity grows with the share s of co-nationals who took the leg,
+    among those who set out from its start (``among``), and falls back toward ``initial``
+    as they stop taking it:
     f += learning_rate x (s x (1 - f) - decay x (f - initial)), so a leg's steady state is
     (s + decay x initial) / (s + decay). With ``settle`` a run starts at that steady state
     on the routes chosen on its first day, so the spin-up fills the route and a result
     does not hang on how long the run had to learn it (without decay, or without
-    settling, familiarity only grew: an earlier start meant more Darién crossings)."""
+    settling, familiarity only grew: an earlier start meant more Darién crossings). Counted
+    among all who set out (``among: departures``, before 2026-11-29), the way of a
+    minority origin stayed unknown to the very people who take it: Haitians from Chile and
+    Brazil were held back three times as much as those flying from Haiti, and Panama's
+    Haitians came out at a quarter of its count."""
 
     penalty: NonNeg = 0.0
     learning_rate: Share = 0.1
@@ -296,6 +301,10 @@ class Familiarity(Strict):
         "pull back toward initial, per unit of learning_rate and week (0: knowledge is never lost)"))
     settle: bool = Field(False, description=(
         "start at the steady state of the routes chosen on the first day (false: every leg at initial)"))
+    among: Literal["passers", "departures"] = Field("passers", description=(
+        "s is the share of the co-nationals passing the leg's start who took it (passers: Haitians leaving "
+        "Chile know the way Haitians from Chile take, however few of all Haitians they are), or of all "
+        "co-nationals who set out (departures: a way taken from a minority origin stays unknown to it)"))
 
 
 class Waiting(Strict):
