@@ -105,3 +105,25 @@ def test_compare_pairs_draws_only_with_draws(tmp_path):
     assert set(d.loc[d["scenario"] == scs[2].label, "method"]) == {"difference of means (bootstrap 5-95%)"}
     res = compare([tmp_path / "b", tmp_path / "a"], tmp_path / "cmp", baseline=str(tmp_path / "b"))
     assert (tmp_path / "cmp" / "differences.png").is_file() and len(res["scenarios"]) == 2
+
+
+def test_the_committed_draws_centre_on_the_estimate_in_force():
+    """The posterior draws carry each citizenship's level and trend as deviations around
+    the estimate's (``draws_table``): their median must be the parameter file's. When
+    levels are re-solved without a new estimate the draws must be rebased
+    (calibration/diagnostics/rebase_draws.py), or every --posterior-draws run mixes the
+    new rules with the old levels."""
+    import numpy as np
+    import yaml
+    from conftest import ROOT
+
+    params = yaml.safe_load((ROOT / "calibration" / "fy2022_fy2023_params.yaml").read_text())
+    by = params["departures"]["by_citizenship"]
+    draws = pd.read_parquet(ROOT / "calibration" / "fy2022_fy2023_posterior.parquet")
+    checked = 0
+    for cit, v in by.items():
+        col = f"departures.by_citizenship.{cit}.level"
+        if col in draws:
+            assert np.median(draws[col]) == pytest.approx(v["level"], rel=1e-3), cit
+            checked += 1
+    assert checked >= 10
