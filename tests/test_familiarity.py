@@ -72,8 +72,7 @@ def test_settled_familiarity_is_the_steady_state_of_the_first_days_routes(tmp_pa
 def test_a_minority_origin_knows_its_own_way_among_passers(tmp_path, among):
     """A tenth of the Venezuelans set out from o_b, whose only leg goes to the border city.
     Among passers they know it as well as the majority knows its first leg (all who pass
-    o_b take it); among all departures it stays as unknown as a tenth's share makes it,
-    and their departures are held back by its unfamiliarity."""
+    o_b take it); among all departures it stays as unknown as a tenth's share makes it."""
     d, f0 = 0.25, 0.2
     sc = tiny_scenario(tmp_path)
     sc["behaviour"] = {"familiarity": {"penalty": 1.0, "learning_rate": 0.1, "settle": True, "decay": d,

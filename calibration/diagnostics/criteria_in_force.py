@@ -14,6 +14,7 @@ new posterior). Nothing is fitted or written.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import yaml
 
@@ -30,8 +31,6 @@ def main() -> None:
     args = ap.parse_args()
     model = CalibrationModel(args.spec)
     spec = model.spec
-    from pathlib import Path
-
     with open(Path(model.spec_path).parent / spec.outputs.params) as f:
         in_force = yaml.safe_load(f)
     params = {p.name: float(get_path(in_force, p.path)) for p in spec.parameters}

@@ -16,9 +16,6 @@ own deviation from the estimate: level x new/old, trend + (new - old), as
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,6 +26,7 @@ PREFIX = "departures.by_citizenship."
 
 def main() -> None:
     from sim.studies.calibration.targets import TREND_BOUND
+    from sim.studies.storage import atomic_write
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--old-params", required=True, help="the parameter file the draws were written with")
@@ -49,12 +47,8 @@ def main() -> None:
             draws[col] = draws[col] * (b / a) if a > 0 else b
         elif what == "trend":
             draws[col] = np.clip(draws[col] + (b - a), -TREND_BOUND, TREND_BOUND)
-    dest = Path(args.draws)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".parquet")
-    os.close(fd)
-    draws.to_parquet(tmp, index=False)
-    os.replace(tmp, dest)
-    print(f"rebased {dest} on {args.params}")
+    atomic_write(args.draws, lambda p: draws.to_parquet(p, index=False))
+    print(f"rebased {args.draws} on {args.params}")
 
 
 if __name__ == "__main__":
