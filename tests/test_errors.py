@@ -39,6 +39,7 @@ CASES = [
     ("departures.money_scale", 0, "departures.money_scale"),
     ("departures.money_scale", "rich", "departures.money_scale"),
     ("route_choice", {"count_waits": "sometimes"}, "route_choice.count_waits"),
+    ("route_choice", {"save_for_fare": "if need be"}, "route_choice.save_for_fare"),
     ("departures.seasonality", {"amplitude": 0.1, "peak_month": 14}, "departures.seasonality.peak_month"),
     ("behaviour", {"response": {"release_weight": -1}}, "behaviour.response.release_weight"),
     ("behaviour", {"beliefs": {"heard_share": 1.5}}, "behaviour.beliefs.heard_share"),

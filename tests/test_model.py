@@ -107,8 +107,9 @@ def random_network(draw):
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(net=random_network(), levels=st.lists(st.floats(0, 100), min_size=2, max_size=2),
-       split=st.booleans(), mode=st.sampled_from(["common", "single"]), seed=st.integers(0, 10_000))
-def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, split, mode, seed):
+       split=st.booleans(), mode=st.sampled_from(["common", "single"]), seed=st.integers(0, 10_000),
+       save=st.booleans())
+def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, split, mode, seed, save):
     tmp = tmp_path_factory.mktemp("rand")
     sc = tiny_scenario(tmp)
     write_network(tmp / "net", *net)
@@ -120,7 +121,7 @@ def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, s
     # beliefs, route knowledge and giving up all on: they must not create or lose anyone either
     sc["behaviour"] = {"response": {"release_weight": 3.0, "cost_weight": 0.1}, "familiarity": {"penalty": 1.0},
                        "beliefs": {"delay_days": 3, "window_days": 5, "learning_rate": 0.3}}
-    sc["route_choice"] = {"split_at_forks": split}
+    sc["route_choice"] = {"split_at_forks": split, "save_for_fare": save, "days_weight": 0.05}
     m = run(write_yaml(tmp / "s.yaml", sc), seed)
     led = m.people_ledger()
     assert led["balanced"], led
@@ -233,3 +234,72 @@ def test_money_scale_moves_the_way_not_the_departures(tmp_path):
     rich, dep_rich = run_at(3.0)
     assert dep_poor == dep_rich          # same seed, same departures: cash does not enter the decision
     assert rich > poor + 0.1             # who could not pay the boat can now
+
+
+# ---- a party short of a fare may wait and save for it (route_choice.save_for_fare) ----
+def _detour_share(tmp_path, name, *, median, save, days_weight):
+    sc = tiny_scenario(tmp_path / name)
+    sc["departures"]["money"] = {"median_usd": median, "sigma": 0.6}  # the boat (USD 400) is dear at 300
+    sc["route_choice"] = {"save_for_fare": save, "days_weight": days_weight}
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / name / "s.yaml", sc)), 1).run()
+    legs = m.leg_flows().query("`from` == 'n_fork'").groupby("to")["persons"].sum()
+    dep = m.timeseries().query("metric == 'departures'")["value"].sum()
+    g = m.groups
+    return legs.get("n_detour", 0) / legs.sum(), legs.sum(), dep, g.money[: g.n].min(), m
+
+
+def test_saving_for_a_fare_keeps_the_preferred_way_when_waiting_costs_nothing(tmp_path):
+    """With waiting free (days weigh nothing), parties short of the boat's fare wait for it
+    as often as parties who can pay choose it: the detour's share is the logit's, not the
+    share left to the poor; when a day weighs much, saving is not worth it and the poor
+    take the jungle as without saving. Departures are the same throughout (cash does not
+    enter the decision to leave), and nobody pays a fare with money it has not earned.
+    When a day weighs (0.3), saving is worth it for small shortfalls only: the share lies
+    between the poor's without saving and the rich's at that weight."""
+    rich, n_rich, dep_rich, _, _ = _detour_share(tmp_path, "rich", median=30000, save=False, days_weight=0.0)
+    poor, n_poor, dep_poor, low, _ = _detour_share(tmp_path, "poor", median=300, save=False, days_weight=0.0)
+    saves, n_save, dep_save, low_save, m = _detour_share(tmp_path, "save", median=300, save=True, days_weight=0.0)
+    assert dep_rich == dep_poor == dep_save
+    assert poor < rich - 0.1                                   # cash binds without saving
+    tol = 4 * np.sqrt(rich * (1 - rich) * (1 / n_rich + 1 / n_save) * 8) + 0.02   # parties of about 8
+    assert abs(saves - rich) < tol, (saves, rich, poor)
+    assert low >= 0.0 and low_save >= -1e-9
+    assert m.people_ledger()["balanced"]
+    rich_d = _detour_share(tmp_path, "rich_d", median=30000, save=False, days_weight=0.3)[0]
+    poor_d = _detour_share(tmp_path, "poor_d", median=300, save=False, days_weight=0.3)[0]
+    save_d = _detour_share(tmp_path, "save_d", median=300, save=True, days_weight=0.3)[0]
+    assert poor_d + 0.03 < save_d < rich_d - 0.03, (poor_d, save_d, rich_d)
+
+
+def test_a_saving_party_stays_until_it_has_earned_the_fare(tmp_path):
+    """Who picks a leg it cannot pay for stays where it is (the fork, or its origin) for the
+    days its shortfall takes to earn (hazards.earn_usd_per_day), then sets out on that leg
+    with its fare paid; some save at the fork."""
+    sc = tiny_scenario(tmp_path)
+    sc["departures"]["money"] = {"median_usd": 300, "sigma": 0.6}
+    sc["hazards"] = {"robbery_daily": 0.0}
+    sc["route_choice"] = {"save_for_fare": True, "days_weight": 0.0}
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / "s.yaml", sc)), 1)
+    net, g = m.network, m.groups
+    fork = net.index["n_fork"]
+    places = set()
+    saving = {}                          # row -> (day it began, day it ends, its leg)
+    for _ in range(60):
+        t = m.day
+        m.step()
+        n = g.n
+        new = np.flatnonzero((g.saving_for[:n] >= 0) & (g.wait_until[:n] > t))
+        for r in new:
+            if int(r) not in saving:
+                e = int(g.saving_for[r])
+                assert net.src[e] == g.node[r] and g.edge[r] < 0
+                assert g.money[r] >= net.cost[e] - 1e-9          # its earnings are credited as it starts
+                saving[int(r)] = (t, int(g.wait_until[r]), e)
+                places.add(int(net.src[e]))
+        for r, (t0, until, e) in list(saving.items()):
+            if g.edge[r] >= 0 or g.node[r] != net.src[e]:    # it set out: on its leg, on its day
+                assert m.day - 1 >= until and (g.edge[r] == e or g.last_edge[r] == e), (r, t0, until, e)
+                del saving[r]
+            else:
+                assert m.day - 1 < until or g.saving_for[r] == e
+    assert fork in places and m.people_ledger()["balanced"]

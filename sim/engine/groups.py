@@ -31,7 +31,8 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "key": (np.uint64, 0),            # stable random-number key (lineage-derived)
     "born": (np.int32, 0),            # day of departure (or split)
     "origin": (np.int32, -1),         # origin node (where removals return)
-    "wait_until": (np.int32, 0),      # day a waiting group sets out again
+    "wait_until": (np.int32, 0),      # day a waiting group sets out again (or a saving one, below)
+    "saving_for": (np.int32, -1),     # the leg a party in a town saves for (route_choice.save_for_fare)
     "attempts": (np.int16, 1),        # attempts to reach the US so far
     "parent": (np.int64, -1),         # row this group split from
     "days_travelling": (np.int32, 0),

@@ -167,6 +167,12 @@ class RouteModel(Model):
         here = in_town = act[town]
         if self.spec.behaviour.response.give_up:
             here = self._reconsider(here, t)
+        if self.router.save_for_fare:
+            # parties saving for a fare stay until they have earned it (Router._save)
+            saving = g.wait_until[here] > t
+            if saving.any():
+                g.budget[here[saving]] = 0.0
+                here = here[~saving]
         chance = self.move_chance.values[node[town] if here is in_town else g.node[here]]
         may_wait = chance < 1.0
         at_node = here

@@ -37,6 +37,11 @@ class Router:
                 base[:, e] = False
                 base[[CODE[a] for a in acc], e] = True
         self.split_at_forks = sc.route_choice.split_at_forks
+        # saving for a fare (route_choice.save_for_fare): a day of waiting weighs as a day
+        # of travel; without earnings no fare can be saved for
+        earn = sc.hazards.earn_usd_per_day
+        self.save_for_fare = bool(sc.route_choice.save_for_fare and earn > 0)
+        self._earn, self._day_weight = earn, sc.route_choice.days_weight
         self._penalties: dict[str, np.ndarray] = {}
         self.penalty = np.ones(net.n_nodes)
         # padded out-edges per node for vectorised choice
@@ -257,7 +262,46 @@ class Router:
     def choose(self, rows: np.ndarray, t: int, p: int) -> tuple[np.ndarray | None, list[np.ndarray]]:
         """Parties at a town pick their next leg and set out on it. Returns which of them
         set out (a mask over ``rows``; None: all) and the rows split off (members who
-        chose differently), already on their legs."""
+        chose differently), already on their legs. Parties that have saved for a leg
+        take it (if it is still open to them) without choosing again."""
+        if self.save_for_fare:
+            saved = self._take_saved_legs(rows)
+            if saved is not None:
+                rest = (~saved).nonzero()[0]
+                if not len(rest):
+                    return None, []
+                went, split = self._choose(rows[rest], t, p)
+                if went is not None:
+                    saved[rest] = went
+                else:
+                    saved[rest] = True
+                return saved, split
+        return self._choose(rows, t, p)
+
+    def _take_saved_legs(self, rows: np.ndarray) -> np.ndarray | None:
+        """Parties whose saving is over set out on the leg they saved for, where it is still
+        open to their citizenship and paid for (robbery may have taken the savings) and
+        they are still where they saved; the others choose again. Returns the mask of those who set out (None: nobody saved)."""
+        g = self.model.groups
+        legs = g.saving_for[rows]
+        had = legs >= 0
+        if not had.any():
+            return None
+        idx = had.nonzero()[0]
+        r, e = rows[idx], legs[idx].astype(np.int64)
+        g.saving_for[r] = -1
+        net = self.model.network
+        # (a party moved while it saved, by a lever's arrest or removal, chooses afresh)
+        ok = ((net.src[e] == g.node[r]) & (self.weights[g.cit[r].astype(np.int64), e] > 0)
+              & (g.money[r] >= net.cost[e]))
+        out = np.zeros(len(rows), bool)
+        if ok.any():
+            self.start_legs(r[ok], e[ok])
+            out[idx[ok]] = True
+        return out
+
+    def _choose(self, rows: np.ndarray, t: int, p: int) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """``choose`` for parties with no saved leg."""
         m = self.model
         g = m.groups
         if self.split_at_forks:
@@ -271,7 +315,7 @@ class Router:
             r, hard = rows, None
         else:
             hard = (~easy).nonzero()[0]
-            if self._no_negative:
+            if self._no_negative and not self.save_for_fare:
                 # who can pay for no leg open to them stays, and earns: as _choose_per_leg
                 # would find (its sum of weights of the legs they can pay for is 0)
                 stuck = money[hard] < self._cash_for_any[block[hard]]
@@ -299,13 +343,18 @@ class Router:
     def _choose_per_leg(self, rows: np.ndarray, t: int, p: int) -> tuple[np.ndarray | None, list[np.ndarray]]:
         """The choice weighing each leg for each party (parties short of cash for some
         legs, or members choosing independently: ``split_at_forks``). Parties that can
-        pay for no leg stay, and earn. Returns as ``choose``."""
+        pay for no leg stay, and earn; with ``save_for_fare`` a leg they cannot yet pay
+        for weighs as if its wait to earn the shortfall were days of travel, and who
+        picks it stays and saves (``_save``). Returns as ``choose``."""
         m = self.model
         g, net = m.groups, m.network
         out = self._legs_out.take(g.node[rows], axis=0)  # a missing leg: n_edges, weight 0
         cit = g.cit[rows]
         w = self._padded.take(cit.astype(np.int64)[:, None] * (net.n_edges + 1) + out)
-        w *= g.money[rows][:, None] >= self._cost_out.take(out)
+        if self.save_for_fare:
+            w *= np.exp(-self._day_weight * self._days_to_save(g.money[rows][:, None], self._cost_out.take(out)))
+        else:
+            w *= g.money[rows][:, None] >= self._cost_out.take(out)
         tot = w.sum(axis=1)
         stuck = tot <= 0
         went = None
@@ -352,11 +401,41 @@ class Router:
                 src, kk = parent[~first], ki[~first]
                 kids = g.copy_rows(src, size=counts[sp][gi[~first], kk], key=keys[~first],
                                    parent=src, born=np.full(len(src), t))
-                self.start_legs(kids, out[multi[sp]][gi[~first], kk])
                 m.activate(kids)
+                kid_legs = out[multi[sp]][gi[~first], kk]
+                if self.save_for_fare:
+                    off = self._save(kids, kid_legs, t)
+                    kids, kid_legs = kids[off], kid_legs[off]
+                self.start_legs(kids, kid_legs)
                 new_rows.append(kids)
-        self.start_legs(rows, out[np.arange(len(rows)), choice], cit)
+        legs = out[np.arange(len(rows)), choice]
+        if self.save_for_fare:
+            off = self._save(rows, legs, t)
+            if not off.all():
+                went = off if went is None else _within(went, off)
+                rows, legs, cit = rows[off], legs[off], cit[off]
+        self.start_legs(rows, legs, cit)
         return went, new_rows
+
+    def _days_to_save(self, money: np.ndarray, fare: np.ndarray) -> np.ndarray:
+        """Whole days a person with ``money`` needs to earn ``fare`` (0 if paid already)."""
+        return np.ceil(np.maximum(fare - money, 0.0) / self._earn)
+
+    def _save(self, rows: np.ndarray, legs: np.ndarray, t: int) -> np.ndarray:
+        """Parties that picked a leg they cannot yet pay for stay where they are until they
+        have earned its fare (``wait_until``; the earnings are credited now, as a wait in
+        custody's are), then take it (``_take_saved_legs``). Returns the mask of those who
+        set out now."""
+        g = self.model.groups
+        days = self._days_to_save(g.money[rows], self._cost_out[legs])
+        short = days > 0
+        if short.any():
+            s = rows[short]
+            g.wait_until[s] = t + days[short].astype(np.int64)
+            g.saving_for[s] = legs[short]
+            g.money[s] += self._earn * days[short]
+            g.budget[s] = 0.0
+        return ~short
 
     def start_legs(self, rows: np.ndarray, edges: np.ndarray, cit: np.ndarray | None = None) -> None:
         """The parties set out on these legs (``cit``: their citizenships, if known)."""
@@ -367,3 +446,11 @@ class Router:
         g.node[rows] = net.dst[edges]
         g.remaining[rows] = net.days[edges]
         g.money[rows] -= net.cost[edges]
+
+
+def _within(went: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """``went`` (a mask over all rows) with those of its set-out rows that ``off`` (a mask
+    over them) holds back cleared."""
+    went = went.copy()
+    went[went.nonzero()[0][~off]] = False
+    return went

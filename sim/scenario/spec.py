@@ -181,6 +181,11 @@ class RouteChoice(Strict):
         "true: a leg's days include the wait expected at the place it leads to, (1 - move_chance)/move_chance "
         "(levers that hold people at a place lengthen the ways through it); false: travel days only"))
     risk_weight: NonNeg = Field(20.0, description="per unit probability of dying on the leg")
+    save_for_fare: bool = Field(False, description=(
+        "true: a leg a party cannot yet pay for stays in its choice, its wait to earn the shortfall "
+        "(hazards.earn_usd_per_day) counted as days; a party that picks it stays and saves that long, then "
+        "takes it (the way one prefers is waited for, not given up for the cheapest); false: a party "
+        "chooses only among the legs it can pay for, and earns where it can pay for none"))
     split_at_forks: bool = Field(False, description=(
         "true: every member chooses the next leg independently and a group splits by a multinomial "
         "draw (exact statistics of independent people, many more groups); false: a party chooses "
