@@ -318,6 +318,30 @@ def test_news_that_leaves_a_citizenship_out_keeps_its_rules_in_force(tmp_path):
     assert m.border.expected_release()[ven] > 0.3                           # processed as before, not removed
 
 
+def test_news_of_returns_moves_only_the_citizenships_it_names(tmp_path):
+    """Returns to Mexico announced for every Venezuelan who crosses (announced_rule,
+    expel_share; DHS 2022-10-12) while Title 42 is in force: Venezuelans who hear expect
+    no release, Mexicans' beliefs do not move, nobody is processed under the news, and at
+    its end the share who hear believe the rules in force again."""
+    sc = tiny_scenario(tmp_path, behaviour={"beliefs": {"heard_share": 1.0, "learning_rate": 0.0}})
+    sc["policies"] = [{"type": "announced_rule", "label": "returns as announced", "start": "2023-01-25",
+                       "end": "2023-02-10", "expel_share": {"VENEZUELA": 1.0}}]
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / "ret.yaml", sc)), 1)
+    in_force = m.border.expected_release().copy()
+    at = {}
+    for d in ("2023-01-24", "2023-01-26", "2023-02-11"):
+        while m.day <= m.inputs.day_of(dt.date.fromisoformat(d)):
+            m.step()
+        at[d] = m.behaviour.belief.copy()
+    mex, ven = CODE["MEXICO"], CODE["VENEZUELA"]
+    assert 0.2 < in_force[ven] < 0.9                                        # half expelled, some retry
+    np.testing.assert_allclose(at["2023-01-24"], in_force)
+    assert at["2023-01-26"][ven] == pytest.approx(0.0, abs=1e-12)          # all returned: no release
+    assert at["2023-01-26"][mex] == pytest.approx(in_force[mex])           # not named: nothing new
+    np.testing.assert_allclose(m.border.expected_release(), in_force)      # never processed under it
+    np.testing.assert_allclose(at["2023-02-11"], in_force)                 # its end: the rules in force
+
+
 def test_title42_kept_expels_after_its_end(tmp_path, base):
     ts, _ = run_ts(tmp_path, [], title42_ends=False)
     late = dt.date(2023, 2, 16)
@@ -386,6 +410,8 @@ BAD = [
     ({"type": "enforcement", "start": START, "node": "n_city", "action": "return_to"}, "return_to"),
     ({"type": "announced_rule", "start": START}, "announces nothing"),
     ({"type": "announced_rule", "start": START, "removal_share": {"NARNIA": 0.5}}, "unknown citizenship 'NARNIA'"),
+    ({"type": "announced_rule", "start": START, "expel_share": {"VENEZUELA": 1.5}}, "policies.0.expel_share.VENEZUELA"),
+    ({"type": "announced_rule", "start": START, "expel_share": {"NARNIA": 1.0}}, "unknown citizenship 'NARNIA'"),
     ({"type": "announced_rule", "start": START, "title42": False, "cbp_one_per_day": 5}, "policies.0.cbp_one_per_day"),
     # only news may leave a citizenship out with null: a rule in force sets a share for everyone
     ({"type": "processing_regime", "start": START, "removal_share": {"default": 0.5, "MEXICO": None}},

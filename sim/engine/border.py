@@ -20,7 +20,7 @@ from sim.citizenship import CITIZENSHIPS
 from sim.engine.bookkeeping import accumulate
 from sim.engine.custody import F_EXPELLED_HOME, F_RELEASED, F_REMOVED_HOME
 from sim.engine.groups import ACTIVE, DONE
-from sim.engine.services import Regimes
+from sim.engine.services import IndexedRegime, Regimes
 from sim.engine.streams import MultinomialByClass, derive_keys, name_id
 
 # columns of the outcome counts
@@ -138,6 +138,10 @@ class Border:
         for tag, sets in self._news.items():
             for name, value in sets.items():
                 reg = self.regimes[name]
+                if isinstance(reg, IndexedRegime):                   # per citizenship (expel_share)
+                    for i in np.flatnonzero(~np.isnan(value)):
+                        reg.push(int(i), f"news:{tag}", float(value[i]))
+                    continue
                 if isinstance(value, np.ndarray) and np.isnan(value).any():  # not covered: what holds now
                     value = np.where(np.isnan(value), reg.current, value)
                 reg.push(f"news:{tag}", value)
@@ -145,8 +149,13 @@ class Border:
             return self.expected_release()
         finally:
             for tag, sets in self._news.items():
-                for name in sets:
-                    self.regimes[name].pop(f"news:{tag}")
+                for name, value in sets.items():
+                    reg = self.regimes[name]
+                    if isinstance(reg, IndexedRegime):
+                        for i in np.flatnonzero(~np.isnan(value)):
+                            reg.pop(int(i), f"news:{tag}")
+                    else:
+                        reg.pop(f"news:{tag}")
 
     def _arrivals(self, t: int) -> np.ndarray:
         """Groups at a border area today. At ports with a daily capacity (CBP One

@@ -36,6 +36,10 @@ def regime_values(lever, regimes) -> dict:
             vals = [by[c] if c in by else by["default"] if "default" in by else base[i]
                     for i, c in enumerate(CITIZENSHIPS)]
             sets[name] = np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
+    by = getattr(lever, "expel_share", None)  # news only: a citizenship it omits hears nothing new
+    if by is not None:
+        sets["expel_share"] = np.array([np.nan if by.get(c, by.get("default")) is None
+                                        else by.get(c, by.get("default")) for c in CITIZENSHIPS], dtype=np.float64)
     for name in ("expelled_retry", "removed_retry", "cbp_one_per_day"):
         if getattr(lever, name, None) is not None:
             sets[name] = getattr(lever, name)
@@ -133,16 +137,20 @@ class AnnouncedRule(Lever):
     removal_share: dict[str, Share | None] | None = Field(None, description=(
         "announced Title 8 removal share between ports, by citizenship (default key allowed); "
         "null: the rule says nothing new for that citizenship (a rule that does not cover it)"))
+    expel_share: dict[str, Share | None] | None = Field(None, description=(
+        "announced share of encounters between ports expelled while Title 42 is in force (to Mexico or home), "
+        "by citizenship (default key allowed); a citizenship it omits, or null, hears nothing new"))
     expelled_retry: Share | None = None
     removed_retry: Share | None = None
 
-    _rs = field_validator("removal_share")(classmethod(lambda cls, v: _known_keys(v)))
+    _rs = field_validator("removal_share", "expel_share")(classmethod(lambda cls, v: _known_keys(v)))
 
     @model_validator(mode="after")
     def _something(self):
-        if self.title42 is None and self.removal_share is None and self.expelled_retry is None \
-                and self.removed_retry is None:
-            raise ValueError("announces nothing: give title42, removal_share, expelled_retry or removed_retry")
+        if self.title42 is None and self.removal_share is None and self.expel_share is None \
+                and self.expelled_retry is None and self.removed_retry is None:
+            raise ValueError("announces nothing: give title42, removal_share, expel_share, expelled_retry or "
+                             "removed_retry")
         return self
 
     def init(self, ctx):
