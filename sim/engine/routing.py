@@ -271,17 +271,15 @@ class Router:
                 if not len(rest):
                     return None, []
                 went, split = self._choose(rows[rest], t, p)
-                if went is not None:
-                    saved[rest] = went
-                else:
-                    saved[rest] = True
+                saved[rest] = True if went is None else went
                 return saved, split
         return self._choose(rows, t, p)
 
     def _take_saved_legs(self, rows: np.ndarray) -> np.ndarray | None:
         """Parties whose saving is over set out on the leg they saved for, where it is still
         open to their citizenship and paid for (robbery may have taken the savings) and
-        they are still where they saved; the others choose again. Returns the mask of those who set out (None: nobody saved)."""
+        they are still where they saved; the others choose again. Returns the mask of
+        those who set out (None: nobody had saved)."""
         g = self.model.groups
         legs = g.saving_for[rows]
         had = legs >= 0

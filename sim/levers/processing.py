@@ -38,8 +38,8 @@ def regime_values(lever, regimes) -> dict:
             sets[name] = np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
     by = getattr(lever, "expel_share", None)  # news only: a citizenship it omits hears nothing new
     if by is not None:
-        sets["expel_share"] = np.array([np.nan if by.get(c, by.get("default")) is None
-                                        else by.get(c, by.get("default")) for c in CITIZENSHIPS], dtype=np.float64)
+        vals = [by.get(c, by.get("default")) for c in CITIZENSHIPS]
+        sets["expel_share"] = np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
     for name in ("expelled_retry", "removed_retry", "cbp_one_per_day"):
         if getattr(lever, name, None) is not None:
             sets[name] = getattr(lever, name)
