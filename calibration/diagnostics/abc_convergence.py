@@ -22,11 +22,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "calibration" / "fy2022_fy2023.yaml"
-ESTIMATE = ROOT / "calibration" / "fy2022_fy2023_params.yaml"
 
 
 def parse_point(text: str) -> dict[str, float]:
@@ -39,7 +36,6 @@ def parse_point(text: str) -> dict[str, float]:
 
 
 def main() -> None:
-    from sim.scenario.variation import get_path
     from sim.studies.calibration.simulate import CalibrationModel
     from sim.studies.calibration.targets import FitDistance
 
@@ -47,12 +43,11 @@ def main() -> None:
     ap.add_argument("--point", action="append", default=[], help="name=value,... changes to the estimate")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001])
     a = ap.parse_args()
-    estimate = yaml.safe_load(ESTIMATE.read_text())
     points = [("estimate", {})] + [(t, parse_point(t)) for t in a.point]
     for seed in a.seeds:
         model = CalibrationModel(SPEC, seeds=[seed])
         targets, distance = model.targets, FitDistance(model.targets)
-        base = {p.name: float(get_path(estimate, p.path)) for p in model.spec.parameters}
+        base = model.params_in_force()
         unknown = {n for _, change in points for n in change} - set(base)
         if unknown:
             raise SystemExit(f"abc_convergence: --point: no parameter {sorted(unknown)} in {SPEC.name}")

@@ -14,13 +14,9 @@ new posterior). Nothing is fitted or written.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-import yaml
 
 
 def main() -> None:
-    from sim.scenario.variation import get_path
     from sim.studies.calibration.checks import criteria
     from sim.studies.calibration.command import _mean, event_ratios
     from sim.studies.calibration.simulate import CalibrationModel, Solved, simulate_many
@@ -31,9 +27,7 @@ def main() -> None:
     args = ap.parse_args()
     model = CalibrationModel(args.spec)
     spec = model.spec
-    with open(Path(model.spec_path).parent / spec.outputs.params) as f:
-        in_force = yaml.safe_load(f)
-    params = {p.name: float(get_path(in_force, p.path)) for p in spec.parameters}
+    params = model.params_in_force()
     levels = Solved(model.base_levels(), model.base_attractiveness(), model.trends())
     seeds = spec.verify.seeds
     mean = _mean(simulate_many(model.spec_path, [(params, levels, s, spec.verify.scale, ()) for s in seeds],

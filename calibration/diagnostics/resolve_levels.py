@@ -20,11 +20,8 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-import yaml
-
 
 def main() -> None:
-    from sim.scenario.variation import get_path
     from sim.studies.calibration.levels import refine_levels
     from sim.studies.calibration.outputs import write_params
     from sim.studies.calibration.simulate import CalibrationModel, Solved
@@ -41,8 +38,7 @@ def main() -> None:
     spec = model.spec
     path = Path(model.spec_path).parent / spec.outputs.params
     text = path.read_text()
-    in_force = yaml.safe_load(text)
-    params = {p.name: float(get_path(in_force, p.path)) for p in spec.parameters}
+    params = model.params_in_force()
     start = Solved(model.base_levels(), model.base_attractiveness(), model.trends())
     solved = refine_levels(model, params, start, args.seeds, args.scale, args.rounds, args.processes)
     header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))

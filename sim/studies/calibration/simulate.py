@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from sim.citizenship import CITIZENSHIPS, REGION_OF
 from sim.errors import InputError
-from sim.scenario.variation import set_path
+from sim.scenario.variation import get_path, set_path
 from sim.studies.calibration.spec import Spec, load_spec
 from sim.studies.calibration.targets import LevelShift, Targets
 
@@ -113,6 +114,14 @@ class CalibrationModel:
         own = [(by.get(c) or {}).get("trend") for c in CITIZENSHIPS]
         return np.array([float(region.get(REGION_OF[c], 0.0)) if t is None else float(t)
                          for c, t in zip(CITIZENSHIPS, own)])
+
+    def params_in_force(self) -> dict[str, float]:
+        """The estimated parameters (by name) of the parameter file in force, the
+        calibration's ``outputs.params`` that the scenario extends: the point the
+        diagnostics score, re-solve levels at, or check the criteria of."""
+        with open(Path(self.spec_path).parent / self.spec.outputs.params) as f:
+            in_force = yaml.safe_load(f)
+        return {p.name: float(get_path(in_force, p.path)) for p in self.spec.parameters}
 
     def base_attractiveness(self) -> dict[str, float]:
         """The border areas' attractiveness the scenario has now."""
