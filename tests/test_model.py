@@ -251,8 +251,7 @@ def _detour_share(tmp_path, name, *, median, save, days_weight):
 def test_saving_for_a_fare_keeps_the_preferred_way_when_waiting_costs_nothing(tmp_path):
     """With waiting free (days weigh nothing), parties short of the boat's fare wait for it
     as often as parties who can pay choose it: the detour's share is the logit's, not the
-    share left to the poor; when a day weighs much, saving is not worth it and the poor
-    take the jungle as without saving. Departures are the same throughout (cash does not
+    share left to the poor. Departures are the same throughout (cash does not
     enter the decision to leave), and nobody pays a fare with money it has not earned.
     When a day weighs (0.3), saving is worth it for small shortfalls only: the share lies
     between the poor's without saving and the rich's at that weight."""

@@ -135,27 +135,36 @@ class Border:
         pushed onto the regimes, read and popped at once (nothing is processed under it)."""
         if not self._news:
             return self.expected_release()
-        for tag, sets in self._news.items():
-            for name, value in sets.items():
-                reg = self.regimes[name]
-                if isinstance(reg, IndexedRegime):                   # per citizenship (expel_share)
-                    for i in np.flatnonzero(~np.isnan(value)):
-                        reg.push(int(i), f"news:{tag}", float(value[i]))
-                    continue
-                if isinstance(value, np.ndarray) and np.isnan(value).any():  # not covered: what holds now
-                    value = np.where(np.isnan(value), reg.current, value)
-                reg.push(f"news:{tag}", value)
+        entries = list(self._news_entries())
+        for key, reg, i, value in entries:
+            if i is not None:
+                reg.push(i, key, value)
+                continue
+            if isinstance(value, np.ndarray) and np.isnan(value).any():  # not covered: what holds now
+                value = np.where(np.isnan(value), reg.current, value)
+            reg.push(key, value)
         try:
             return self.expected_release()
         finally:
-            for tag, sets in self._news.items():
-                for name, value in sets.items():
-                    reg = self.regimes[name]
-                    if isinstance(reg, IndexedRegime):
-                        for i in np.flatnonzero(~np.isnan(value)):
-                            reg.pop(int(i), f"news:{tag}")
-                    else:
-                        reg.pop(f"news:{tag}")
+            for key, reg, i, _ in entries:
+                if i is None:
+                    reg.pop(key)
+                else:
+                    reg.pop(i, key)
+
+    def _news_entries(self):
+        """What the news heard sets, in the order announced: (its tag on the regime, the
+        regime, the citizenship for a per-citizenship regime such as ``expel_share``
+        (None: the whole value), the value). A per-citizenship share is set only for the
+        citizenships the news names."""
+        for tag, sets in self._news.items():
+            for name, value in sets.items():
+                reg = self.regimes[name]
+                if isinstance(reg, IndexedRegime):
+                    for i in np.flatnonzero(~np.isnan(value)):
+                        yield f"news:{tag}", reg, int(i), float(value[i])
+                else:
+                    yield f"news:{tag}", reg, None, value
 
     def _arrivals(self, t: int) -> np.ndarray:
         """Groups at a border area today. At ports with a daily capacity (CBP One
