@@ -142,6 +142,27 @@ def test_visa_holders_keep_a_leg_only_where_the_visa_spares_them(tmp_path, exemp
         assert after["visa"] == 0 and after["none"] > 0
 
 
+def test_outputs_report_visa_holders_at_their_origin(tmp_path):
+    """The twin is how holders keep a leg, not a place: the rows and leg flows name the
+    origin, whose counts are those of the whole run (twin included), and nothing is lost."""
+    inp = Inputs.load(write_yaml(tmp_path / "h.yaml", holders_scenario(tmp_path, 0.3)))
+    m = RouteModel(inp, 1).run()
+    ts, legs = m.timeseries(), m.leg_flows()
+    assert not ts["place"].str.endswith("+holders").any()
+    assert not legs["from"].str.endswith("+holders").any() and not legs["to"].str.endswith("+holders").any()
+    assert not ts.duplicated(["date", "metric", "nationality", "place", "seed"]).any()
+    assert not legs.duplicated(["nationality", "from", "to", "mode"]).any()
+    # what the twin counted is in its origin's rows
+    dep = ts[ts["metric"] == "departures"]
+    twin, origin = inp.network.index["o_b+holders"], inp.network.index["o_b"]
+    raw = m.books.recorder.frame()
+    assert raw["node"].isin([twin]).sum() == 0 and raw["node"].isin([origin]).any()
+    held = m.books.legs[:, list(inp.network.holder_edges.values())].sum()
+    assert held > 0  # the holders did fly, and their persons are in the origin's leg rows
+    assert legs["persons"].sum() == m.books.legs.sum()
+    assert dep[dep["place"] == "o_b"]["value"].sum() > 0
+
+
 def test_no_visa_holders_no_twins(tmp_path):
     inp = Inputs.load(write_yaml(tmp_path / "s.yaml", holders_scenario(tmp_path, 0.0)))
     assert not any(str(i).endswith("+holders") for i in inp.network.ids)

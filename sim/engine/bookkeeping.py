@@ -158,9 +158,11 @@ class Books:
         self.legs = np.zeros((n_cit, network.n_edges), dtype=np.int64)
         self.first_day = first_day
         self._legs_today: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (cit, edges, persons)
+        # the rows report a visa holders' twin as its origin (``Network.public_node``)
+        self._public = network.public_node if network.holders_of else None
 
     def record(self, metric: str, cit: np.ndarray, node: np.ndarray, value: np.ndarray) -> None:
-        self.recorder.add(metric, cit, node, value)
+        self.recorder.add(metric, cit, node if self._public is None else self._public[node], value)
 
     def start_legs(self, cit: np.ndarray, edges: np.ndarray, size: np.ndarray) -> None:
         """People setting out on legs now; summed once at the end of the day (``legs_of_day``)."""
@@ -198,12 +200,17 @@ class Books:
         })
 
     def leg_flows(self, seed: int) -> pd.DataFrame:
-        """People who started each leg during the period: seed, nationality, from, to, mode, persons."""
+        """People who started each leg during the period: seed, nationality, from, to, mode,
+        persons (visa holders' legs out of their origin's twin counted with the origin's)."""
         net = self.network
-        c, e = np.nonzero(self.legs)
+        legs = self.legs.copy()
+        for e, copy in net.holder_edges.items():  # a twin's copy of a leg is reported as the leg
+            legs[:, e] += legs[:, copy]
+            legs[:, copy] = 0
+        c, e = np.nonzero(legs)
         return pd.DataFrame({
             "seed": np.full(len(c), seed, dtype=np.int64),
             "nationality": np.asarray(CITIZENSHIPS, dtype=object)[c],
             "from": net.ids[net.src[e]].astype(object), "to": net.ids[net.dst[e]].astype(object),
-            "mode": net.mode[e].astype(object), "persons": self.legs[c, e],
+            "mode": net.mode[e].astype(object), "persons": legs[c, e],
         })

@@ -218,6 +218,15 @@ class Network:
         net.holder_edges = {int(e): self.n_edges + k for k, e in enumerate(copies.index)}
         return net
 
+    @property
+    def public_node(self) -> np.ndarray:
+        """Per node, the node it is reported as: a visa holders' twin is its origin (holding
+        a visa is a trait of those setting out, not a place), every other node itself."""
+        out = np.arange(self.n_nodes)
+        for origin, twin in self.holders_of.items():
+            out[twin] = origin
+        return out
+
     def leg_edges(self, leg: tuple[str, str], holders: bool = True) -> list[int]:
         """The edges of a leg named by its [from, to] ids: the leg, and (``holders``) its
         copy out of the origin's visa holders' twin, if there is one."""
