@@ -37,6 +37,7 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "parent": (np.int64, -1),         # row this group split from
     "days_travelling": (np.int32, 0),
     "belief": (np.float64, 0.0),      # believed release chance when the group (last) decided to go
+    "held": (np.bool_, False),        # held in a town by a fall of that belief (behaviour.on_the_way)
 }
 
 

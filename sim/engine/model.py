@@ -47,12 +47,13 @@ from sim.engine.groups import ACTIVE, DONE, WAITING, GroupTable
 from sim.engine.hooks import LeverHost
 from sim.engine.routing import Router
 from sim.engine.services import IndexedRegime
-from sim.engine.streams import Streams, binomial_from_uniform
+from sim.engine.streams import Streams, binomial_from_uniform, derive_keys, name_id
 
 if TYPE_CHECKING:
     from sim.scenario.inputs import Inputs
 
 MAX_PASSES = 8
+HOLD, HELD_GO = name_id("hold"), name_id("held_go")  # key tags of members split off to be held / to go on
 _NONE = np.zeros(0, np.int64)
 
 
@@ -166,6 +167,9 @@ class RouteModel(Model):
         town = (edge < 0) & self._town[node]
         here = in_town = act[town]
         if self.spec.behaviour.response.give_up:
+            if self.spec.behaviour.on_the_way.settle_rate < 1.0:
+                # a held party a lever moved out of its town decides again at the next one
+                g.held[act[~town & g.held[act]]] = False
             here = self._reconsider(here, t)
         if self.router.save_for_fare:
             # parties saving for a fare stay until they have earned it (Router._save)
@@ -202,28 +206,83 @@ class RouteModel(Model):
 
     def _reconsider(self, rows: np.ndarray, t: int) -> np.ndarray:
         """People in a town whose citizenship's belief fell since they set out go on with
-        the departures' own response to that fall; the others give up. Returns the rows
-        still travelling."""
+        the departures' own response to that fall; the others give up, or are held there
+        (``behaviour.on_the_way``), and held parties decide again each day
+        (``_held_day``). Returns the rows that may travel today."""
         g = self.groups
+        holding = self.spec.behaviour.on_the_way.settle_rate < 1.0
+        if holding:
+            held = g.held[rows]
+            if held.any():
+                rows = np.concatenate([rows[~held], self._held_day(rows[held], t)])
         now = self.behaviour.belief
         worse = rows[g.belief[rows] > (now + 1e-9)[g.cit[rows]]]
         if not len(worse):
             return rows
-        cit, size = g.cit[worse], g.size[worse]
-        go_on = self.behaviour.go_on_share(g.belief[worse], cit)
+        cit, size, then = g.cit[worse], g.size[worse], g.belief[worse]
+        go_on = self.behaviour.go_on_share(then, cit)
         stop = size - binomial_from_uniform(size, go_on, self.streams.uniform("give_up", t, g.key[worse]))
         g.belief[worse] = now[cit]  # the rest go on, with today's belief
         hit = stop > 0
         if not hit.any():
             return rows
         r, n = worse[hit], stop[hit]
-        g.size[r] -= n
+        if holding:
+            self._hold(r, n, then[hit], t)
+            return rows[~g.held[rows]]
+        self._give_up(r, n)
+        return rows[g.status[rows] == ACTIVE]
+
+    def _give_up(self, rows: np.ndarray, n: np.ndarray) -> None:
+        """``n`` people of each row give up for good where they are."""
+        g = self.groups
+        g.size[rows] -= n
         self.books.ledger["gave_up"] += int(n.sum())
-        self.books.record("gave_up", cit[hit], g.node[r], n)
-        gone = r[g.size[r] == 0]
+        self.books.record("gave_up", g.cit[rows], g.node[rows], n)
+        gone = rows[g.size[rows] == 0]
         g.status[gone] = DONE
         g.fate[gone] = F_GAVE_UP
-        return rows[g.status[rows] == ACTIVE]
+
+    def _hold(self, rows: np.ndarray, n: np.ndarray, then: np.ndarray, t: int) -> None:
+        """``n`` people of each row stop in its town, held with the belief they set out
+        with (``then``) as the mark their citizenship's belief must come back to: a whole
+        party is held as it is, the held members of a party split from those who go on."""
+        g = self.groups
+        whole = n == g.size[rows]
+        w = rows[whole]
+        g.held[w], g.belief[w] = True, then[whole]
+        part = rows[~whole]
+        if len(part):
+            kids = g.copy_rows(part, size=n[~whole], held=np.ones(len(part), bool), belief=then[~whole],
+                               key=derive_keys(g.key[part], t, HOLD), parent=part, born=np.full(len(part), t))
+            g.size[part] -= n[~whole]
+            self.activate(kids)
+
+    def _held_day(self, rows: np.ndarray, t: int) -> np.ndarray:
+        """A day of the parties held on the way: ``leave_rate`` times the response to the
+        fall of their belief go on (``Behaviour.go_on_share``, 1 once it is back), then
+        ``settle_rate`` of the rest give up for good. Returns the rows that go on today."""
+        g, ow = self.groups, self.spec.behaviour.on_the_way
+        cit, size = g.cit[rows], g.size[rows]
+        chance = np.minimum(ow.leave_rate * self.behaviour.go_on_share(g.belief[rows], cit), 1.0)
+        go = binomial_from_uniform(size, chance, self.streams.uniform("held_go", t, g.key[rows]))
+        settle = binomial_from_uniform(size - go, ow.settle_rate, self.streams.uniform("held_settle", t, g.key[rows]))
+        if settle.any():
+            s = settle > 0
+            self._give_up(rows[s], settle[s])
+        now = self.behaviour.belief
+        whole = (go > 0) & (go == g.size[rows])
+        w = rows[whole]
+        g.held[w], g.belief[w] = False, now[g.cit[w]]
+        p = (go > 0) & ~whole
+        part = rows[p]
+        if not len(part):
+            return w
+        kids = g.copy_rows(part, size=go[p], held=np.zeros(len(part), bool), belief=now[g.cit[part]],
+                           key=derive_keys(g.key[part], t, HELD_GO), parent=part, born=np.full(len(part), t))
+        g.size[part] -= go[p]
+        self.activate(kids)
+        return np.concatenate([w, kids])
 
     def _advance(self, rows: np.ndarray, t: int, p: int) -> tuple[np.ndarray, np.ndarray]:
         """Spend today's travel time on the leg: its hazard, robbery, and arrival. Returns

@@ -334,6 +334,22 @@ class ParoleBehaviour(Strict):
     sponsor_share: Share = 0.3
 
 
+class OnTheWay(Strict):
+    """Those on the way whose citizenship's belief has fallen since they set out
+    (``response.give_up``): the share the departures' response keeps goes on at once; the
+    others are held where they are, in a town of Central America or Mexico (as Venezuelans
+    were stranded in Mexico once Title 42 returned them, 2022-10-12), instead of all giving
+    up at once. Each day a held party loses ``leave_rate`` times the response to its fall
+    (1 once the belief is back where it was) to people who go on, then ``settle_rate`` of
+    the rest to people who give up for good. ``settle_rate`` 1 (the default): whoever does
+    not go on gives up on the day (nobody is held)."""
+
+    settle_rate: Share = Field(1.0, description=(
+        "a day's share of those held on the way who give up for good (1: they give up at once, nobody is held)"))
+    leave_rate: Share = Field(0.1, description=(
+        "a day's share of those held on the way who go on, times the response to the fall of their belief"))
+
+
 class Behaviour(Strict):
     """Departures and responses from what people learn (sim/engine/behaviour.py)."""
 
@@ -341,6 +357,7 @@ class Behaviour(Strict):
     response: Response = Response()
     familiarity: Familiarity = Familiarity()
     waiting: Waiting = Waiting()
+    on_the_way: OnTheWay = OnTheWay()
     parole: ParoleBehaviour = ParoleBehaviour()
 
 
