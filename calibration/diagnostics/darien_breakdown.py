@@ -22,27 +22,15 @@ Nothing is estimated here, and nothing it prints is written into any estimate.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT / "calibration" / "fy2022_fy2023.yaml"
+from in_force import stats_in_force
 
 
 def main() -> None:
     from sim.citizenship import CITIZENSHIPS
-    from sim.studies.calibration.simulate import CalibrationModel
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scale", type=float, default=0.2)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    a = ap.parse_args()
-    model = CalibrationModel(SPEC, scale=a.scale, seeds=a.seeds)
-    t = model.targets
-    stats = model(model.params_in_force())
+    t, stats = stats_in_force(__doc__)
     months = pd.PeriodIndex(t.months, freq="M")
     cits = np.array(CITIZENSHIPS)
 

@@ -16,30 +16,19 @@ Nothing is estimated here, and nothing it prints is written into any estimate.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
+from in_force import stats_in_force
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT / "calibration" / "fy2022_fy2023.yaml"
 SHOWN = ["VENEZUELA", "MEXICO", "CUBA", "HONDURAS", "GUATEMALA", "NICARAGUA", "COLOMBIA", "UKRAINE"]
 GROUPS = [["HONDURAS", "GUATEMALA", "EL SALVADOR"], ["CUBA", "HAITI", "NICARAGUA"]]
 
 
 def main() -> None:
     from sim.citizenship import CITIZENSHIPS
-    from sim.studies.calibration.simulate import CalibrationModel
     from sim.studies.calibration.targets import pearson
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scale", type=float, default=0.2)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    a = ap.parse_args()
-    model = CalibrationModel(SPEC, scale=a.scale, seeds=a.seeds)
-    t = model.targets
-    sim = pd.DataFrame(model(model.params_in_force())["cells"] * t.weight, index=t.months, columns=CITIZENSHIPS)
+    t, stats = stats_in_force(__doc__)
+    sim = pd.DataFrame(stats["cells"] * t.weight, index=t.months, columns=CITIZENSHIPS)
     obs = pd.DataFrame(t.cells * t.weight, index=t.months, columns=CITIZENSHIPS)
     err = sim - obs
     rows = pd.DataFrame({"simulated": sim.sum(axis=1), "CBP": obs.sum(axis=1), "error": err.sum(axis=1)})
