@@ -73,6 +73,10 @@ def test_the_held_who_settle_give_up_at_their_rate(tmp_path):
     day0 = m.inputs.day_of(D0)
     expect = 0.05 * held[day0:-1].sum()
     assert abs(gave - expect) < 0.1 * expect + 20
+    # the agents say so: held parties are travelling (in the ledger's count), and held
+    held_agents = [a for a in m.group_agents() if a.held]
+    assert held_agents and all(a.status == "travelling" and "node" in a.position for a in held_agents)
+    assert sum(a.size for a in held_agents) == held[-1]
 
 
 def test_bad_on_the_way_rate_exits_2_naming_the_field(tmp_path, capsys):

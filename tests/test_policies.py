@@ -161,6 +161,7 @@ def test_outputs_report_visa_holders_at_their_origin(tmp_path):
     assert held > 0  # the holders did fly, and their persons are in the origin's leg rows
     assert legs["persons"].sum() == m.books.legs.sum()
     assert dep[dep["place"] == "o_b"]["value"].sum() > 0
+    assert not any(str(a.position.get("node", "")).endswith("+holders") for a in m.group_agents())
 
 
 def test_no_visa_holders_no_twins(tmp_path):

@@ -45,6 +45,11 @@ class MigrantGroup(mesa.Agent):
         return STATUS_NAMES[int(self._t.status[self.row])]
 
     @property
+    def held(self) -> bool:
+        """Held in a town by a fall of its citizenship's belief (``behaviour.on_the_way``)."""
+        return bool(self._t.held[self.row])
+
+    @property
     def fate(self) -> str:
         return FATES[int(self._t.fate[self.row])]
 
@@ -62,8 +67,8 @@ class MigrantGroup(mesa.Agent):
         """Node id, or the leg (from, to) and the share of it already covered."""
         net = self.model.network
         e = int(self._t.edge[self.row])
-        if e < 0:
-            return {"node": net.ids[self._t.node[self.row]]}
+        if e < 0:  # a visa holders' twin of an origin is that origin (Network.public_node)
+            return {"node": net.ids[net.public_node[self._t.node[self.row]]]}
         days = net.days[e]
         done = 1.0 - self._t.remaining[self.row] / days if days > 0 else 1.0
         return {"edge": (net.ids[net.src[e]], net.ids[net.dst[e]]), "covered": round(float(done), 3)}

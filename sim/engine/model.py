@@ -242,6 +242,7 @@ class RouteModel(Model):
         gone = rows[g.size[rows] == 0]
         g.status[gone] = DONE
         g.fate[gone] = F_GAVE_UP
+        g.held[gone] = False
 
     def _hold(self, rows: np.ndarray, n: np.ndarray, then: np.ndarray, t: int) -> None:
         """``n`` people of each row stop in its town, held with the belief they set out
