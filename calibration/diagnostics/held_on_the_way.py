@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from abc_convergence import parse_point
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "calibration" / "fy2022_fy2023.yaml"
@@ -32,10 +33,6 @@ RATES = [{"name": "hold_settle", "path": "behaviour.on_the_way.settle_rate",
           "prior": {"dist": "uniform", "low": 0.0, "high": 1.0}},
          {"name": "hold_leave", "path": "behaviour.on_the_way.leave_rate",
           "prior": {"dist": "uniform", "low": 0.0, "high": 1.0}}]
-
-
-def parse_point(text: str) -> dict[str, float]:
-    return {k.strip(): float(v) for k, v in (item.split("=") for item in text.split(","))}
 
 
 def main() -> None:

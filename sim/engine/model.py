@@ -244,20 +244,29 @@ class RouteModel(Model):
         g.fate[gone] = F_GAVE_UP
         g.held[gone] = False
 
+    def _split_off(self, rows: np.ndarray, n: np.ndarray, t: int, tag: int, **cols: np.ndarray) -> np.ndarray:
+        """``n`` members of each row become a party of their own with ``cols`` set (a
+        whole row simply takes ``cols``); returns the rows of those members, new rows
+        (keys derived from the parent's with ``tag``) travelling from today."""
+        g = self.groups
+        whole = n == g.size[rows]
+        w = rows[whole]
+        for name, v in cols.items():
+            getattr(g, name)[w] = v[whole]
+        part = rows[~whole]
+        if not len(part):
+            return w
+        kids = g.copy_rows(part, size=n[~whole], key=derive_keys(g.key[part], t, tag), parent=part,
+                           born=np.full(len(part), t), **{name: v[~whole] for name, v in cols.items()})
+        g.size[part] -= n[~whole]
+        self.activate(kids)
+        return np.concatenate([w, kids])
+
     def _hold(self, rows: np.ndarray, n: np.ndarray, then: np.ndarray, t: int) -> None:
         """``n`` people of each row stop in its town, held with the belief they set out
         with (``then``) as the mark their citizenship's belief must come back to: a whole
         party is held as it is, the held members of a party split from those who go on."""
-        g = self.groups
-        whole = n == g.size[rows]
-        w = rows[whole]
-        g.held[w], g.belief[w] = True, then[whole]
-        part = rows[~whole]
-        if len(part):
-            kids = g.copy_rows(part, size=n[~whole], held=np.ones(len(part), bool), belief=then[~whole],
-                               key=derive_keys(g.key[part], t, HOLD), parent=part, born=np.full(len(part), t))
-            g.size[part] -= n[~whole]
-            self.activate(kids)
+        self._split_off(rows, n, t, HOLD, held=np.ones(len(rows), bool), belief=then)
 
     def _held_day(self, rows: np.ndarray, t: int) -> np.ndarray:
         """A day of the parties held on the way: ``leave_rate`` times the response to the
@@ -271,19 +280,9 @@ class RouteModel(Model):
         if settle.any():
             s = settle > 0
             self._give_up(rows[s], settle[s])
-        now = self.behaviour.belief
-        whole = (go > 0) & (go == g.size[rows])
-        w = rows[whole]
-        g.held[w], g.belief[w] = False, now[g.cit[w]]
-        p = (go > 0) & ~whole
-        part = rows[p]
-        if not len(part):
-            return w
-        kids = g.copy_rows(part, size=go[p], held=np.zeros(len(part), bool), belief=now[g.cit[part]],
-                           key=derive_keys(g.key[part], t, HELD_GO), parent=part, born=np.full(len(part), t))
-        g.size[part] -= go[p]
-        self.activate(kids)
-        return np.concatenate([w, kids])
+        going = go > 0
+        return self._split_off(rows[going], go[going], t, HELD_GO, held=np.zeros(int(going.sum()), bool),
+                               belief=self.behaviour.belief[cit[going]])
 
     def _advance(self, rows: np.ndarray, t: int, p: int) -> tuple[np.ndarray, np.ndarray]:
         """Spend today's travel time on the leg: its hazard, robbery, and arrival. Returns
