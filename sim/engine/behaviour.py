@@ -25,6 +25,8 @@ Why these three, each with few shared parameters (``behaviour:`` in a scenario):
   expected outcome raises departures) and reaches only the citizenships and origins
   whose belief or way changed. People already on their way who see their belief fall
   go on with the same probability, exp(-release_weight x fall), the others give up.
+- **Prevalence** (``behaviour.prevalence``, off by default): Massey's cumulative
+  causation, departures grow with a citizenship's recent departures against its level.
 - **Waiting** (``behaviour.waiting``, off by default): those the response holds back
   wait at home and go later, at a rate that grows with the response, unless they settle
   for good (``engine/departures.py``): a way that opens after being shut drains the pool.
@@ -57,6 +59,7 @@ class Behaviour:
         self._departed_since = np.zeros(nc)
         self._cost_key: tuple | None = None  # (router.to_go, cit, origin) of ``_cost_term``
         self._cost_ref: np.ndarray | None = None  # the open cost of the way on from each place
+        self._recent: np.ndarray | None = None  # average departures a day of the past (prevalence)
 
     # ------------------------------------------------------------------ beliefs
     def start(self) -> None:
@@ -165,6 +168,27 @@ class Behaviour:
             self._cost_term = r.cost_weight * np.where(np.isfinite(change), change, 0.0)
         x = r.release_weight * (self.belief[cit] - 1.0) - self._cost_term
         return np.exp(x)
+
+    def prevalence_factor(self, expected: np.ndarray) -> np.ndarray:
+        """Each citizenship's factor on today's departures from its recent departures
+        (``behaviour.prevalence``), given today's ``expected`` departures before it. The
+        first day starts the average where it stays if nothing changes: recent = level x
+        (expected / level)^(1 / (1 - elasticity))."""
+        p = self.spec.prevalence
+        if p.elasticity <= 0:
+            return np.ones(len(expected))
+        level = self.model.inputs.reference_level
+        known = level > 0
+        if self._recent is None:
+            x = np.divide(expected, level, out=np.zeros_like(expected), where=known)
+            self._recent = level * np.maximum(x, p.floor) ** (1.0 / (1.0 - p.elasticity))
+        prev = np.divide(self._recent, level, out=np.ones_like(expected), where=known)
+        return np.where(known, np.maximum(prev, p.floor) ** p.elasticity, 1.0)
+
+    def remember_departures(self, today: np.ndarray) -> None:
+        """Today's expected departures per citizenship join the average of the past."""
+        if self._recent is not None:
+            self._recent += (today - self._recent) / self.spec.prevalence.memory_days
 
     def go_on_share(self, belief_then: np.ndarray, cit: np.ndarray) -> np.ndarray:
         """Chance that people who set out believing ``belief_then`` go on now."""

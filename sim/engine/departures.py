@@ -107,7 +107,9 @@ class Departures:
         response = m.behaviour.departure_factor(self.cit, self.origin) * self._can_leave[1]
         base = self._from_home(m.inputs.departures[t, self.cit] * self.share, response)
         expected = np.bincount(self.cit, weights=base, minlength=len(CITIZENSHIPS))
-        lam = base * m.levers.departure_factor(t, expected)[self.cit]
+        factor = m.levers.departure_factor(t, expected) * m.behaviour.prevalence_factor(expected)
+        lam = base * factor[self.cit]
+        m.behaviour.remember_departures(np.bincount(self.cit, weights=lam, minlength=len(CITIZENSHIPS)))
         u = m.streams.uniform("departures", t, self.key) if self._count_u is None else self._count_u[t]
         n = poisson_from_uniform(lam, u)
         pos = (n > 0).nonzero()[0]

@@ -39,6 +39,16 @@ class Inputs:
     def n_days(self) -> int:
         return len(self.dates)
 
+    @property
+    def reference_level(self) -> np.ndarray:
+        """Each citizenship's potential departures a day at ``departures.reference_date``
+        before seasonality (its level, sample persons): what prevalence is measured against."""
+        dep = self.scenario.departures
+        out = np.zeros(len(CITIZENSHIPS))
+        for c, spec in dep.by_citizenship.items():
+            out[CODE[c]] = spec.level * dep.scale
+        return out
+
     def day_of(self, d: dt.date) -> int:
         """Index of a date in the run (may be outside [0, n_days))."""
         return (pd.Timestamp(d) - self.dates[0]).days
@@ -97,7 +107,7 @@ def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:
     years = ((until - pd.Timestamp(departures.reference_date)).days.to_numpy() / 365.25)
     month = dates.month.to_numpy() + (dates.day.to_numpy() - 0.5) / dates.days_in_month.to_numpy()
     s = departures.seasonality
-    season = np.exp(s.amplitude * np.cos(2 * np.pi * (month - s.peak_month) / 12.0))
+    season = np.exp(s.amplitude * np.cos(2 * np.pi * s.cycles * (month - s.peak_month) / 12.0))
     for c, spec in departures.by_citizenship.items():
         trend = departures.trend.get(REGION_OF[c], 0.0) if spec.trend is None else spec.trend
         out[:, CODE[c]] = spec.level * np.exp(trend * years) * season

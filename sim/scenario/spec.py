@@ -119,10 +119,15 @@ class CitizenshipDepartures(Strict):
 
 
 class Seasonality(Strict):
-    """Shared seasonality of potential departures: exp(amplitude * cos(2 pi (month - peak_month) / 12))."""
+    """Shared seasonality of potential departures:
+    exp(amplitude * cos(2 pi cycles (month - peak_month) / 12)). One cycle a year (the
+    default) has one peak and its trough six months later; two have a peak in spring and
+    another in autumn, with troughs in winter and summer (the pattern of the US southwest
+    border's apprehensions: holidays and winter, then the desert's heat)."""
 
     amplitude: float = Field(0.0, ge=0.0, le=1.5, description="log amplitude (0 = none)")
-    peak_month: float = Field(4.0, ge=1.0, lt=13.0, description="month of the peak (1 = January; fractions allowed)")
+    peak_month: float = Field(4.0, ge=1.0, lt=13.0, description="month of the (first) peak (1 = January; fractions allowed)")
+    cycles: Literal[1, 2] = Field(1, description="cycles a year: 1 (one peak) or 2 (two peaks, six months apart)")
 
 
 class Departures(Strict):
@@ -350,6 +355,28 @@ class OnTheWay(Strict):
         "a day's share of those held on the way who go on, times the response to the fall of their belief"))
 
 
+class Prevalence(Strict):
+    """Cumulative causation (Massey 1990; ../BEHAVIOUR-NOTES A): each departure makes the
+    next easier for co-nationals (contacts on the way and in the US, money sent back,
+    smugglers who know the citizenship), so a citizenship's departures grow with its
+    recent migration. Its prevalence is the departures of the past (an exponential
+    average over ``memory_days``) against its potential departures a day at
+    ``departures.reference_date`` (its level); departures are multiplied by
+    max(prevalence, ``floor``) ^ ``elasticity``. Against the level, not in persons, so the
+    factor is the same at any level or sample scale (levels are solved linearly), and a
+    run starts at the prevalence its first day's departures would keep up. An event that
+    moves departures (a visa, a parole) moves them again, slowly, through it: the CHNV
+    parole ends the Cubans' and Nicaraguans' growth of 2022 as well as cutting their
+    month. ``elasticity`` 0 (the default) is no network effect."""
+
+    elasticity: Annotated[float, Field(ge=0.0, le=0.9)] = Field(0.0, description=(
+        "elasticity of departures with respect to their recent prevalence (0: no network effect; at most 0.9)"))
+    memory_days: Annotated[int, Field(ge=1, le=3650)] = Field(365, description=(
+        "mean age of the departures the prevalence remembers (days)"))
+    floor: Annotated[float, Field(gt=0.0, le=1.0)] = Field(0.05, description=(
+        "lowest prevalence the factor uses: a citizenship nobody of which has left lately still has first movers"))
+
+
 class Behaviour(Strict):
     """Departures and responses from what people learn (sim/engine/behaviour.py)."""
 
@@ -358,6 +385,7 @@ class Behaviour(Strict):
     familiarity: Familiarity = Familiarity()
     waiting: Waiting = Waiting()
     on_the_way: OnTheWay = OnTheWay()
+    prevalence: Prevalence = Prevalence()
     parole: ParoleBehaviour = ParoleBehaviour()
 
 
