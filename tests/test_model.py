@@ -108,8 +108,9 @@ def random_network(draw):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(net=random_network(), levels=st.lists(st.floats(0, 100), min_size=2, max_size=2),
        split=st.booleans(), mode=st.sampled_from(["common", "single"]), seed=st.integers(0, 10_000),
-       save=st.booleans(), hold=st.sampled_from([1.0, 0.05, 0.0]))
-def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, split, mode, seed, save, hold):
+       save=st.booleans(), hold=st.sampled_from([1.0, 0.05, 0.0]), prevalence=st.sampled_from([0.0, 0.5, 0.9]))
+def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, split, mode, seed, save, hold,
+                                                prevalence):
     tmp = tmp_path_factory.mktemp("rand")
     sc = tiny_scenario(tmp)
     write_network(tmp / "net", *net)
@@ -118,11 +119,12 @@ def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, s
     sc["random_numbers"] = mode
     sc["departures"]["by_citizenship"] = {"CUBA": {"level": levels[0], "origins": {"o_0": 1.0}},
                                           "OTHER": {"level": levels[1], "origins": {"o_0": 1.0}}}
-    # beliefs, route knowledge and giving up (or being held on the way) all on: they must
-    # not create or lose anyone either
+    # beliefs, route knowledge, giving up (or being held on the way) and prevalence all
+    # on: they must not create or lose anyone either
     sc["behaviour"] = {"response": {"release_weight": 3.0, "cost_weight": 0.1}, "familiarity": {"penalty": 1.0},
                        "beliefs": {"delay_days": 3, "window_days": 5, "learning_rate": 0.3},
-                       "on_the_way": {"settle_rate": hold, "leave_rate": 0.2}}
+                       "on_the_way": {"settle_rate": hold, "leave_rate": 0.2},
+                       "prevalence": {"elasticity": prevalence, "memory_days": 10}}
     sc["route_choice"] = {"split_at_forks": split, "save_for_fare": save, "days_weight": 0.05}
     m = run(write_yaml(tmp / "s.yaml", sc), seed)
     led = m.people_ledger()
