@@ -60,6 +60,7 @@ class Behaviour:
         self._cost_key: tuple | None = None  # (router.to_go, cit, origin) of ``_cost_term``
         self._cost_ref: np.ndarray | None = None  # the open cost of the way on from each place
         self._recent: np.ndarray | None = None  # average departures a day of the past (prevalence)
+        self._level: np.ndarray | None = None  # each citizenship's level, what prevalence is measured against
 
     # ------------------------------------------------------------------ beliefs
     def start(self) -> None:
@@ -177,11 +178,13 @@ class Behaviour:
         p = self.spec.prevalence
         if p.elasticity <= 0:
             return np.ones(len(expected))
-        level = self.model.inputs.reference_level
-        known = level > 0
         if self._recent is None:
+            self._level = level = self.model.inputs.reference_level
+            known = level > 0
             x = np.divide(expected, level, out=np.zeros_like(expected), where=known)
             self._recent = level * np.maximum(x, p.floor) ** (1.0 / (1.0 - p.elasticity))
+        level = self._level
+        known = level > 0
         prev = np.divide(self._recent, level, out=np.ones_like(expected), where=known)
         return np.where(known, np.maximum(prev, p.floor) ** p.elasticity, 1.0)
 

@@ -122,8 +122,9 @@ class Seasonality(Strict):
     """Shared seasonality of potential departures:
     exp(amplitude * cos(2 pi cycles (month - peak_month) / 12)). One cycle a year (the
     default) has one peak and its trough six months later; two have a peak in spring and
-    another in autumn, with troughs in winter and summer (the pattern of the US southwest
-    border's apprehensions: holidays and winter, then the desert's heat)."""
+    another in autumn, with troughs in winter and summer (CBP's FY2022 months dip in
+    January and in summer and rise again in autumn; one cycle put its trough in
+    October-November: calibration/diagnostics/README.md)."""
 
     amplitude: float = Field(0.0, ge=0.0, le=1.5, description="log amplitude (0 = none)")
     peak_month: float = Field(4.0, ge=1.0, lt=13.0, description="month of the (first) peak (1 = January; fractions allowed)")
@@ -365,9 +366,10 @@ class Prevalence(Strict):
     max(prevalence, ``floor``) ^ ``elasticity``. Against the level, not in persons, so the
     factor is the same at any level or sample scale (levels are solved linearly), and a
     run starts at the prevalence its first day's departures would keep up. An event that
-    moves departures (a visa, a parole) moves them again, slowly, through it: the CHNV
-    parole ends the Cubans' and Nicaraguans' growth of 2022 as well as cutting their
-    month. ``elasticity`` 0 (the default) is no network effect."""
+    moves departures (a visa, a parole) moves them again, slowly, through it: a way shut
+    for weeks leaves fewer to follow once it opens (tests/test_prevalence.py).
+    ``elasticity`` 0 (the default) is no network effect; the history does not estimate
+    it (calibration/diagnostics/prevalence.py)."""
 
     elasticity: Annotated[float, Field(ge=0.0, le=0.9)] = Field(0.0, description=(
         "elasticity of departures with respect to their recent prevalence (0: no network effect; at most 0.9)"))
