@@ -188,9 +188,11 @@ class Behaviour:
         prev = np.divide(self._recent, level, out=np.ones_like(expected), where=known)
         return np.where(known, np.maximum(prev, p.floor) ** p.elasticity, 1.0)
 
-    def remember_departures(self, today: np.ndarray) -> None:
-        """Today's expected departures per citizenship join the average of the past."""
+    def remember_departures(self, cit: np.ndarray, expected: np.ndarray) -> None:
+        """Today's expected departures of each (citizenship, origin) pair join their
+        citizenship's average of the past (nothing to do with prevalence off)."""
         if self._recent is not None:
+            today = np.bincount(cit, weights=expected, minlength=len(self._recent))
             self._recent += (today - self._recent) / self.spec.prevalence.memory_days
 
     def go_on_share(self, belief_then: np.ndarray, cit: np.ndarray) -> np.ndarray:

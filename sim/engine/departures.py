@@ -109,7 +109,7 @@ class Departures:
         expected = np.bincount(self.cit, weights=base, minlength=len(CITIZENSHIPS))
         factor = m.levers.departure_factor(t, expected) * m.behaviour.prevalence_factor(expected)
         lam = base * factor[self.cit]
-        m.behaviour.remember_departures(np.bincount(self.cit, weights=lam, minlength=len(CITIZENSHIPS)))
+        m.behaviour.remember_departures(self.cit, lam)
         u = m.streams.uniform("departures", t, self.key) if self._count_u is None else self._count_u[t]
         n = poisson_from_uniform(lam, u)
         pos = (n > 0).nonzero()[0]
