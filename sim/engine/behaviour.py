@@ -178,13 +178,13 @@ class Behaviour:
         p = self.spec.prevalence
         if p.elasticity <= 0:
             return np.ones(len(expected))
-        if self._recent is None:
-            self._level = level = self.model.inputs.reference_level
-            known = level > 0
-            x = np.divide(expected, level, out=np.zeros_like(expected), where=known)
-            self._recent = level * np.maximum(x, p.floor) ** (1.0 / (1.0 - p.elasticity))
+        if self._level is None:
+            self._level = self.model.inputs.reference_level
         level = self._level
         known = level > 0
+        if self._recent is None:
+            x = np.divide(expected, level, out=np.zeros_like(expected), where=known)
+            self._recent = level * np.maximum(x, p.floor) ** (1.0 / (1.0 - p.elasticity))
         prev = np.divide(self._recent, level, out=np.ones_like(expected), where=known)
         return np.where(known, np.maximum(prev, p.floor) ** p.elasticity, 1.0)
 
