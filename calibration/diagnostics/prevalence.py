@@ -17,7 +17,7 @@ from __future__ import annotations
 from added_parameters import probe
 
 ADDED = [{"name": "prevalence", "path": "behaviour.prevalence.elasticity",
-          "prior": {"dist": "uniform", "low": 0.0, "high": 0.9}},
+          "prior": {"dist": "uniform", "low": -0.9, "high": 0.9}},
          {"name": "prevalence_memory", "path": "behaviour.prevalence.memory_days",
           "prior": {"dist": "uniform", "low": 30.0, "high": 730.0}}]
 

@@ -26,7 +26,9 @@ Why these three, each with few shared parameters (``behaviour:`` in a scenario):
   whose belief or way changed. People already on their way who see their belief fall
   go on with the same probability, exp(-release_weight x fall), the others give up.
 - **Prevalence** (``behaviour.prevalence``, off by default): Massey's cumulative
-  causation, departures grow with a citizenship's recent departures against its level.
+  causation, departures grow with a citizenship's recent departures against its level,
+  or (a negative elasticity) depletion, they slow as recent departures drain the pool of
+  those ready to go.
 - **Waiting** (``behaviour.waiting``, off by default): those the response holds back
   wait at home and go later, at a rate that grows with the response, unless they settle
   for good (``engine/departures.py``): a way that opens after being shut drains the pool.
@@ -176,7 +178,7 @@ class Behaviour:
         first day starts the average where it stays if nothing changes: recent = level x
         (expected / level)^(1 / (1 - elasticity))."""
         p = self.spec.prevalence
-        if p.elasticity <= 0:
+        if p.elasticity == 0:
             return np.ones(len(expected))
         if self._level is None:
             self._level = self.model.inputs.reference_level

@@ -368,11 +368,17 @@ class Prevalence(Strict):
     run starts at the prevalence its first day's departures would keep up. An event that
     moves departures (a visa, a parole) moves them again, slowly, through it: a way shut
     for weeks leaves fewer to follow once it opens (tests/test_prevalence.py).
-    ``elasticity`` 0 (the default) is no network effect; the history does not estimate
-    it (calibration/diagnostics/prevalence.py)."""
+    ``elasticity`` 0 (the default) is no network effect. A negative elasticity is the
+    opposite force, depletion: those ready to go are a pool that recent departures drain
+    (the earliest movers of a diaspora go first; the rest need longer to sell up, save or
+    find a sponsor), so a citizenship whose departures run far above its level slows down
+    and one held back for months has more ready to go. The data choose the sign: the
+    history estimates it (``prevalence`` in calibration/fy2022_fy2023.yaml; probes in
+    calibration/diagnostics/prevalence.py)."""
 
-    elasticity: Annotated[float, Field(ge=0.0, le=0.9)] = Field(0.0, description=(
-        "elasticity of departures with respect to their recent prevalence (0: no network effect; at most 0.9)"))
+    elasticity: Annotated[float, Field(ge=-0.9, le=0.9)] = Field(0.0, description=(
+        "elasticity of departures with respect to their recent prevalence (0: none; above 0 cumulative "
+        "causation, below 0 depletion; -0.9 to 0.9)"))
     memory_days: Annotated[int, Field(ge=1, le=3650)] = Field(365, description=(
         "mean age of the departures the prevalence remembers (days)"))
     floor: Annotated[float, Field(gt=0.0, le=1.0)] = Field(0.05, description=(
