@@ -430,6 +430,10 @@ BAD = [
       "holders_exempt": "sometimes"}, "policies.0.holders_exempt"),
     ({"type": "processing_regime", "start": START, "cbp_one_per_day": -1}, "policies.0.cbp_one_per_day"),
     ({"type": "enforcement", "start": START, "node": "n_city", "action": "return_to"}, "return_to"),
+    ({"type": "title42_returns", "start": START, "citizenships": ["VENEZUELA"], "returns_share": {"MEXICO": 0.5}},
+     "returns_share names MEXICO, not among the lever's citizenships"),
+    ({"type": "title42_returns", "start": START, "citizenships": ["VENEZUELA"], "returns_share": {"VENEZUELA": 1.5}},
+     "policies.0.returns_share.VENEZUELA"),
     ({"type": "announced_rule", "start": START}, "announces nothing"),
     ({"type": "announced_rule", "start": START, "removal_share": {"NARNIA": 0.5}}, "unknown citizenship 'NARNIA'"),
     ({"type": "announced_rule", "start": START, "expel_share": {"VENEZUELA": 1.5}}, "policies.0.expel_share.VENEZUELA"),
@@ -469,3 +473,23 @@ def test_returned_retry_applies_to_the_returned_only(tmp_path):
     assert ven_shared > 20 and ven_own <= 0.02 * ven_shared   # the returned stop trying again
     assert mex_own > 20 and mex_shared > 20                   # the others still do
     assert belief_own < belief_shared - 0.05                  # and a return looks worse to Venezuelans
+
+
+# ---- each citizenship's share returned: a fact of the lever, the scenario's share otherwise ----
+def test_returns_share_by_citizenship(tmp_path):
+    after = dt.date(2023, 1, 25)
+
+    def expelled(shares, name):
+        lever = {"type": "title42_returns", "start": "2023-01-20", "citizenships": ["VENEZUELA", "MEXICO"],
+                 "returns_share": shares}
+        border = tiny_scenario(tmp_path)["border"] | {"title42_expel_share": {"default": 0.0}, "returns_share": 0.2}
+        ts, _ = run_ts(tmp_path, [lever], name, title42_ends=False, border=border)
+        return {nat: series(ts, "expulsions", nat, after=after)["value"].sum()
+                / series(ts, "encounters", nat, after=after)["value"].sum() for nat in ("VENEZUELA", "MEXICO")}
+
+    ven_named = expelled({"VENEZUELA": 0.9}, "ven")
+    mex_named = expelled({"MEXICO": 0.9}, "mex")
+    # the named citizenship is returned at its share, the other at border.returns_share
+    assert ven_named["VENEZUELA"] > 3 * ven_named["MEXICO"] > 0
+    assert mex_named["MEXICO"] > 3 * mex_named["VENEZUELA"] > 0
+    assert abs(ven_named["MEXICO"] - mex_named["VENEZUELA"]) < 0.1

@@ -1,5 +1,5 @@
 """Departures' drivers beyond a level and a trend: the shared seasonality's cycles and
-the prevalence of recent departures (behaviour.prevalence, cumulative causation)."""
+the prevalence of recent departures (behaviour.prevalence: cumulative causation, or depletion)."""
 
 from __future__ import annotations
 
@@ -73,3 +73,37 @@ def test_prevalence_is_the_same_at_any_level(tmp_path):
     pa = a.behaviour._recent[mex] / a.inputs.reference_level[mex]
     pb = b.behaviour._recent[mex] / b.inputs.reference_level[mex]
     assert pa < 0.99 and abs(pa - pb) < 1e-9 * pa
+
+
+def test_depletion_raises_departures_after_a_shut_way_opens(tmp_path):
+    """A negative elasticity is depletion: three weeks with the Mexicans' only way shut
+    leave more ready to go, so more leave once it opens than without it (the opposite of
+    cumulative causation above), and the excess fades as departures drain the pool."""
+    flow, _ = mexican_departures(tmp_path, "flow", policies=(SHUT,))
+    pool, _ = mexican_departures(tmp_path, "pool", policies=(SHUT,),
+                                 behaviour={"prevalence": {"elasticity": -0.5, "memory_days": 30}})
+    assert between(pool, "2023-01-01", "2023-01-19") == between(flow, "2023-01-01", "2023-01-19")
+    early = between(pool, "2023-02-10", "2023-02-24") / between(flow, "2023-02-10", "2023-02-24")
+    late = between(pool, "2023-03-15", "2023-03-31") / between(flow, "2023-03-15", "2023-03-31")
+    # recent departures after 20 shut days: 0.51 of the level, a factor of 0.51^-0.5 = 1.4
+    assert 1.2 < early < 1.6 and late < early
+
+
+def test_depletion_slows_a_growing_citizenship(tmp_path):
+    """With a trend, recent departures run above the level and depletion holds growth back:
+    the last month over the first is lower than with no prevalence, and higher with
+    cumulative causation."""
+    def growth(elasticity, name):
+        sc = tiny_scenario(tmp_path)
+        sc["departures"]["by_citizenship"]["MEXICO"]["trend"] = 2.0
+        sc["behaviour"] = {"prevalence": {"elasticity": elasticity, "memory_days": 30}}
+        m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc)), 1).run()
+        ts = m.timeseries()
+        d = ts[(ts["metric"] == "departures") & (ts["nationality"] == "MEXICO")]
+        d = d.assign(date=pd.to_datetime(d["date"]))
+        first = d[d["date"] < "2023-02-01"]["value"].sum()
+        last = d[d["date"] >= "2023-03-01"]["value"].sum()
+        return last / first
+
+    off, depleted, causation = growth(0.0, "g0"), growth(-0.5, "gm"), growth(0.5, "gp")
+    assert depleted < off < causation
