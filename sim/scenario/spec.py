@@ -372,9 +372,9 @@ class Prevalence(Strict):
     opposite force, depletion: those ready to go are a pool that recent departures drain
     (the earliest movers of a diaspora go first; the rest need longer to sell up, save or
     find a sponsor), so a citizenship whose departures run far above its level slows down
-    and one held back for months has more ready to go. The data choose the sign: the
-    history estimates it (``prevalence`` in calibration/fy2022_fy2023.yaml; probes in
-    calibration/diagnostics/prevalence.py)."""
+    and one held back for months has more ready to go. The history does not estimate it:
+    an estimation with its sign free chose depletion (-0.31) but met fewer criteria
+    (calibration/diagnostics/README.md, "Returned shares by citizenship, and depletion")."""
 
     elasticity: Annotated[float, Field(ge=-0.9, le=0.9)] = Field(0.0, description=(
         "elasticity of departures with respect to their recent prevalence (0: none; above 0 cumulative "
