@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.citizenship import CITIZENSHIPS
 from sim.studies.calibration.simulate import CalibrationModel, Solved, simulate_many
 
 AREA_DAMPING = 0.3
@@ -61,5 +62,6 @@ def refine_levels(model: CalibrationModel, params: dict, solved: Solved, seeds: 
         f = shift.factor
         log(f"levels round {i + 1}: factors {np.round(f.min(), 3)}..{np.round(f.max(), 3)}, "
             f"total change {np.abs(np.log(f[f > 0])).mean():.3f} (mean |log|)"
-            + (f", trend change up to {np.abs(shift.trend).max():.3f}" if shift.trend.any() else ""))
+            + (f", trend change up to {np.abs(shift.trend).max():.3f} "
+               f"({CITIZENSHIPS[int(np.abs(shift.trend).argmax())]})" if shift.trend.any() else ""))
     return solved
