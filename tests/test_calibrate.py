@@ -429,3 +429,21 @@ def test_a_new_backcast_refreshes_the_main_reports_backcast_section(tmp_path):
     assert after.split("\nDistance by family")[1] == before.split("\nDistance by family")[1]
     # a backcast report rewritten does not quote its own previous run
     assert backcast_sections(bc) == []
+
+
+def test_the_report_counts_a_citizenships_seasonal_parameters_shared_or_its_regions():
+    """A region's own amplitude and peak replace the shared ones for its citizenships: four
+    seasonal parameters estimated, two per citizenship; a region's own peak beside a shared
+    amplitude alone makes two for its citizenships and one for the rest."""
+    from types import SimpleNamespace
+
+    from sim.studies.calibration.report import _season_per_citizenship
+
+    def count(*paths):
+        return _season_per_citizenship([SimpleNamespace(path=f"departures.seasonality.{p}") for p in paths])
+
+    assert count("amplitude", "peak_month") == 2
+    assert count("amplitude", "peak_month", "by_region.south_america.amplitude",
+                 "by_region.south_america.peak_month") == 2
+    assert count("amplitude", "by_region.south_america.peak_month") == 2
+    assert count("amplitude") == 1

@@ -1,4 +1,4 @@
-"""Departures' drivers beyond a level and a trend: the shared seasonality's cycles and
+"""Departures' drivers beyond a level and a trend: the seasonality's cycles and regions, and
 the prevalence of recent departures (behaviour.prevalence: cumulative causation, or depletion)."""
 
 from __future__ import annotations
@@ -29,6 +29,32 @@ def test_two_cycles_a_year_peak_in_spring_and_autumn_and_dip_in_winter_and_summe
     assert abs(two[4] - two[10]) < 0.01 * two[4] and abs(two[1] - two[7]) < 0.01 * two[1]
     # the same log amplitude either way: the highest month to the lowest
     assert abs(np.log(one.max() / one.min()) - np.log(two.max() / two.min())) < 0.05
+
+
+def test_a_region_with_its_own_seasonality_moves_only_its_own_citizenships():
+    """South America peaking in August while the shared season peaks in April: the
+    Venezuelans' months follow August's peak, the Mexicans' stay those of the shared
+    season, and an amplitude left out is the shared one."""
+    by = {"MEXICO": {"level": 10.0, "origins": {"o_b": 1.0}}, "VENEZUELA": {"level": 10.0, "origins": {"o_a": 1.0}}}
+    seasonality = {"amplitude": 0.2, "peak_month": 4.5, "cycles": 1}
+    dates = pd.date_range("2023-01-01", "2023-12-31")
+
+    def months(**own):
+        dep = Departures.model_validate({"reference_date": "2023-01-01", "by_citizenship": by,
+                                         "seasonality": {**seasonality, **own}})
+        pot = pd.DataFrame(potential_departures(dep, dates)[:, [CODE["MEXICO"], CODE["VENEZUELA"]]],
+                           index=dates, columns=["MEXICO", "VENEZUELA"])
+        return pot.groupby(dates.month).mean()
+
+    shared, own = months(), months(by_region={"south_america": {"peak_month": 8.5}})
+    pd.testing.assert_series_equal(own["MEXICO"], shared["MEXICO"])
+    assert shared["VENEZUELA"].idxmax() == 4 and own["VENEZUELA"].idxmax() == 8
+    # the same amplitude (the shared one): the highest month to the lowest
+    assert abs(np.log(own["VENEZUELA"].max() / own["VENEZUELA"].min())
+               - np.log(shared["VENEZUELA"].max() / shared["VENEZUELA"].min())) < 0.05
+    flat = months(by_region={"south_america": {"amplitude": 0.0}})
+    assert flat["VENEZUELA"].max() / flat["VENEZUELA"].min() < 1.000001
+    pd.testing.assert_series_equal(flat["MEXICO"], shared["MEXICO"])
 
 
 def prevalence_run(tmp_path, name, elasticity, levels=(100.0, 66.0), policies=()):

@@ -100,15 +100,20 @@ def flight_origins(departures, net: Network) -> list[str]:
 def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:
     """Potential departures per day and citizenship (persons, before responses): each
     citizenship's level, times its region's trend (or its own) since the reference date (to
-    ``trend_until`` at most), times the shared seasonality, times the sample scale."""
+    ``trend_until`` at most), times the seasonality (shared, or its region's own), times the
+    sample scale."""
     out = np.zeros((len(dates), len(CITIZENSHIPS)))
     until = dates if departures.trend_until is None else dates.where(
         dates <= pd.Timestamp(departures.trend_until), pd.Timestamp(departures.trend_until))
     years = ((until - pd.Timestamp(departures.reference_date)).days.to_numpy() / 365.25)
     month = dates.month.to_numpy() + (dates.day.to_numpy() - 0.5) / dates.days_in_month.to_numpy()
     s = departures.seasonality
-    season = np.exp(s.amplitude * np.cos(2 * np.pi * s.cycles * (month - s.peak_month) / 12.0))
+
+    def season(region: str) -> np.ndarray:
+        amplitude, peak = s.of_region(region)
+        return np.exp(amplitude * np.cos(2 * np.pi * s.cycles * (month - peak) / 12.0))
+
     for c, spec in departures.by_citizenship.items():
         trend = departures.trend.get(REGION_OF[c], 0.0) if spec.trend is None else spec.trend
-        out[:, CODE[c]] = spec.level * np.exp(trend * years) * season
+        out[:, CODE[c]] = spec.level * np.exp(trend * years) * season(REGION_OF[c])
     return out * departures.scale

@@ -118,22 +118,51 @@ class CitizenshipDepartures(Strict):
         return v
 
 
+class RegionSeason(Strict):
+    """A region's own amplitude and peak, in place of the shared ones (the cycles stay
+    shared). Why: the regions' years need not peak together. Mexicans and northern
+    Central Americans walk from home to the border in days and follow the border's own
+    calendar, while South Americans set out weeks before, and the Darién's months peak
+    later than CBP's (calibration/diagnostics/README.md, "One seasonality for all regions")."""
+
+    amplitude: float | None = Field(None, ge=0.0, le=1.5, description="log amplitude (none = the shared one)")
+    peak_month: float | None = Field(None, ge=1.0, lt=13.0, description="month of the (first) peak (none = the shared one)")
+
+
 class Seasonality(Strict):
     """Shared seasonality of potential departures:
     exp(amplitude * cos(2 pi cycles (month - peak_month) / 12)). One cycle a year (the
     default) has one peak and its trough six months later; two have a peak in spring and
     another in autumn, with troughs in winter and summer (CBP's FY2022 months dip in
     January and in summer and rise again in autumn; one cycle put its trough in
-    October-November: calibration/diagnostics/README.md)."""
+    October-November: calibration/diagnostics/README.md). A region of origin named in
+    ``by_region`` has its own amplitude and peak."""
 
     amplitude: float = Field(0.0, ge=0.0, le=1.5, description="log amplitude (0 = none)")
     peak_month: float = Field(4.0, ge=1.0, lt=13.0, description="month of the (first) peak (1 = January; fractions allowed)")
     cycles: Literal[1, 2] = Field(1, description="cycles a year: 1 (one peak) or 2 (two peaks, six months apart)")
+    by_region: dict[str, RegionSeason] = Field(default_factory=dict, description=(
+        "a region of origin's own amplitude and peak (sim.citizenship.REGIONS), in place of the shared ones; "
+        "missing = the shared seasonality"))
+
+    @field_validator("by_region")
+    @classmethod
+    def _regions(cls, v):
+        for r in v:
+            if r not in REGIONS:
+                raise ValueError(f"unknown region {r!r} (one of {', '.join(REGIONS)})")
+        return v
+
+    def of_region(self, region: str) -> tuple[float, float]:
+        """The amplitude and peak month a region's potential departures follow."""
+        own = self.by_region.get(region) or RegionSeason()
+        return (self.amplitude if own.amplitude is None else own.amplitude,
+                self.peak_month if own.peak_month is None else own.peak_month)
 
 
 class Departures(Strict):
     """Who would leave when: a propensity per citizenship (level x regional trend, or the
-    citizenship's own, x shared seasonality), which the behaviour block turns into departures (``sim.engine.behaviour``)."""
+    citizenship's own, x seasonality, shared or its region's), which the behaviour block turns into departures (``sim.engine.behaviour``)."""
 
     scale: NonNeg = Field(1.0, description="a sample of the population: 0.05 = one simulated person for 20 (capacities scale with it)")
     reference_date: dt.date = Field(dt.date(2022, 10, 1), description="date at which levels are given (trends count from it)")

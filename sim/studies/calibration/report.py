@@ -271,6 +271,9 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
     region_trends = [p for p in spec.parameters if p.path.startswith("departures.trend.")]
     own = [p for p in spec.parameters if p.path.startswith("departures.by_citizenship.") and p.path.endswith(".trend")]
     season = [p for p in spec.parameters if p.path.startswith("departures.seasonality.")]
+    n_season = _season_per_citizenship(season)
+    season_text = "shared seasonality" if n_season == len(season) else "seasonality, shared or its region's"
+    at_most = "" if n_season == len(season) else "at most "
     cash = [p for p in spec.parameters if p.path == "departures.money_scale"]
     own_cits = [p.path.split(".")[2] for p in own]
     cash_text = " Cash: one factor on every citizenship's median (money_scale)." if cash else ""
@@ -279,14 +282,14 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
                    "eligible citizenships and caps).\n")
     if spec.fit.solve_trends:
         add(f"Departures: one level and one trend per citizenship ({2 * len(CITIZENSHIPS)}), both solved for every "
-            f"particle from its fiscal years' totals (`fit.solve_trends`), and shared seasonality ({len(season)}): "
-            f"a citizenship's departures have {2 + len(season)} parameters of which two are its own."
+            f"particle from its fiscal years' totals (`fit.solve_trends`), and {season_text} ({len(season)}): "
+            f"a citizenship's departures have {at_most}{2 + n_season} parameters of which two are its own."
             + cash_text + shared_text)
     else:
         add(f"Departures: one level per citizenship ({len(CITIZENSHIPS)}), one trend per region of origin "
             f"({len(region_trends)}: {', '.join(REGIONS)})"
             + (f" and a trend of its own for {', '.join(own_cits)} (in place of its region's)" if own else "")
-            + f", shared seasonality ({len(season)}): a citizenship's departures have {1 + 1 + len(season)} "
+            + f", {season_text} ({len(season)}): a citizenship's departures have {at_most}{1 + 1 + n_season} "
             f"parameters of which one is its own{' (two for ' + ', '.join(own_cits) + ')' if own else ''}."
             + cash_text + shared_text)
     add("| parameter | path | prior | median | 90% interval | width / prior | response |\n|---|---|---|---|---|---|---|")
@@ -388,3 +391,15 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
     atomic_text(report_path, "\n".join(L) + "\n")
     if report_path.name.startswith("BACKCAST_"):
         refresh_backcast_sections(report_path.parent, report_path)
+
+
+def _season_per_citizenship(season: list) -> int:
+    """The most seasonal parameters one citizenship's departures follow: its region's own
+    (``departures.seasonality.by_region.<region>.<field>``) and the shared ones of the
+    fields its region does not replace."""
+    field = {p.path: p.path.rsplit(".", 1)[1] for p in season}
+    shared = {field[p.path] for p in season if p.path.count(".") == 2}
+    regions = {p.path.split(".")[3] for p in season if p.path.startswith("departures.seasonality.by_region.")}
+    own = {r: {field[p.path] for p in season if p.path.startswith(f"departures.seasonality.by_region.{r}.")}
+           for r in regions}
+    return max([len(shared)] + [len(o) + len(shared - o) for o in own.values()])
