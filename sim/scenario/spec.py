@@ -118,6 +118,14 @@ class CitizenshipDepartures(Strict):
         return v
 
 
+def _known_regions(v: dict) -> dict:
+    """``v`` if every key is a region of origin (sim.citizenship.REGIONS)."""
+    for r in v:
+        if r not in REGIONS:
+            raise ValueError(f"unknown region {r!r} (one of {', '.join(REGIONS)})")
+    return v
+
+
 class RegionSeason(Strict):
     """A region's own amplitude and peak, in place of the shared ones (the cycles stay
     shared). Why: the regions' years need not peak together. Mexicans and northern
@@ -148,10 +156,7 @@ class Seasonality(Strict):
     @field_validator("by_region")
     @classmethod
     def _regions(cls, v):
-        for r in v:
-            if r not in REGIONS:
-                raise ValueError(f"unknown region {r!r} (one of {', '.join(REGIONS)})")
-        return v
+        return _known_regions(v)
 
     def of_region(self, region: str) -> tuple[float, float]:
         """The amplitude and peak month a region's potential departures follow."""
@@ -193,9 +198,7 @@ class Departures(Strict):
     @field_validator("trend")
     @classmethod
     def _regions(cls, v):
-        for r, g in v.items():
-            if r not in REGIONS:
-                raise ValueError(f"unknown region {r!r} (one of {', '.join(REGIONS)})")
+        for r, g in _known_regions(v).items():
             if not -3.0 <= g <= 3.0:
                 raise ValueError(f"{r}: {g} is outside [-3, 3] (log growth per year)")
         return v
