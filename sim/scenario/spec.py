@@ -128,10 +128,9 @@ def _known_regions(v: dict) -> dict:
 
 class RegionSeason(Strict):
     """A region's own amplitude and peak, in place of the shared ones (the cycles stay
-    shared). Why: the regions' years need not peak together. Mexicans and northern
-    Central Americans walk from home to the border in days and follow the border's own
-    calendar, while South Americans set out weeks before, and the Darién's months peak
-    later than CBP's (calibration/diagnostics/README.md, "One seasonality for all regions")."""
+    shared). Why: the regions' years need not peak together, and one season for all made
+    the Darién's months and the Mexicans' pull apart: a season that fitted the first cost
+    the second (calibration/diagnostics/README.md, "One seasonality for all regions")."""
 
     amplitude: float | None = Field(None, ge=0.0, le=1.5, description="log amplitude (none = the shared one)")
     peak_month: float | None = Field(None, ge=1.0, lt=13.0, description="month of the (first) peak (none = the shared one)")
