@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.citizenship import CITIZENSHIPS, CODE, REGION_OF
+from sim.citizenship import CITIZENSHIPS, CODE, REGION_OF, REGIONS
 from sim.engine.network import Network
 from sim.errors import InputError
 from sim.scenario.files import load, sha256
@@ -108,12 +108,11 @@ def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:
     years = ((until - pd.Timestamp(departures.reference_date)).days.to_numpy() / 365.25)
     month = dates.month.to_numpy() + (dates.day.to_numpy() - 0.5) / dates.days_in_month.to_numpy()
     s = departures.seasonality
-
-    def season(region: str) -> np.ndarray:
-        amplitude, peak = s.of_region(region)
-        return np.exp(amplitude * np.cos(2 * np.pi * s.cycles * (month - peak) / 12.0))
-
+    season = {}  # region -> its factor by day, once per region
+    for r in REGIONS:
+        amplitude, peak = s.of_region(r)
+        season[r] = np.exp(amplitude * np.cos(2 * np.pi * s.cycles * (month - peak) / 12.0))
     for c, spec in departures.by_citizenship.items():
         trend = departures.trend.get(REGION_OF[c], 0.0) if spec.trend is None else spec.trend
-        out[:, CODE[c]] = spec.level * np.exp(trend * years) * season(REGION_OF[c])
+        out[:, CODE[c]] = spec.level * np.exp(trend * years) * season[REGION_OF[c]]
     return out * departures.scale

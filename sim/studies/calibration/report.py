@@ -272,8 +272,9 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
     own = [p for p in spec.parameters if p.path.startswith("departures.by_citizenship.") and p.path.endswith(".trend")]
     season = [p for p in spec.parameters if p.path.startswith("departures.seasonality.")]
     n_season = _season_per_citizenship(season)
-    season_text = "shared seasonality" if n_season == len(season) else "seasonality, shared or its region's"
-    at_most = "" if n_season == len(season) else "at most "
+    regional = n_season != len(season)  # some region's own replace shared ones
+    season_text = "seasonality, shared or its region's" if regional else "shared seasonality"
+    at_most = "at most " if regional else ""
     cash = [p for p in spec.parameters if p.path == "departures.money_scale"]
     own_cits = [p.path.split(".")[2] for p in own]
     cash_text = " Cash: one factor on every citizenship's median (money_scale)." if cash else ""
@@ -397,9 +398,11 @@ def _season_per_citizenship(season: list) -> int:
     """The most seasonal parameters one citizenship's departures follow: its region's own
     (``departures.seasonality.by_region.<region>.<field>``) and the shared ones of the
     fields its region does not replace."""
-    field = {p.path: p.path.rsplit(".", 1)[1] for p in season}
-    shared = {field[p.path] for p in season if p.path.count(".") == 2}
-    regions = {p.path.split(".")[3] for p in season if p.path.startswith("departures.seasonality.by_region.")}
-    own = {r: {field[p.path] for p in season if p.path.startswith(f"departures.seasonality.by_region.{r}.")}
-           for r in regions}
-    return max([len(shared)] + [len(o) + len(shared - o) for o in own.values()])
+    shared, own = set(), {}
+    for p in season:
+        keys = p.path.split(".")  # departures.seasonality.<field> or ...by_region.<region>.<field>
+        if keys[2] == "by_region":
+            own.setdefault(keys[3], set()).add(keys[4])
+        else:
+            shared.add(keys[2])
+    return max([len(shared)] + [len(o | shared) for o in own.values()])
