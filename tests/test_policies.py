@@ -164,6 +164,29 @@ def test_outputs_report_visa_holders_at_their_origin(tmp_path):
     assert not any(str(a.position.get("node", "")).endswith("+holders") for a in m.group_agents())
 
 
+@pytest.mark.parametrize("shared, own", [(0.0, 0.3), (0.3, 0.0)])
+def test_a_citizenship_s_own_share_of_visa_holders_replaces_the_shared_one(tmp_path, shared, own):
+    """MEXICO's own share decides how many of its people keep the flight Mexico's visa
+    (sparing holders) closes, whatever the shared share."""
+    sc = holders_scenario(tmp_path, shared)
+    sc["departures"]["by_citizenship"]["MEXICO"]["visa_holders"] = own
+    lever = {"type": "visa_regime", "start": START, "citizenship": "MEXICO", "legs": [["o_b", "n_city"]],
+             "open": False, "holders_exempt": True}
+    after = {}
+    for name, pol in (("none", []), ("visa", [lever])):
+        sc["policies"] = pol
+        inp = Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc))
+        assert "o_b+holders" in inp.network.index
+        m = RouteModel(inp, 1).run()
+        assert m.people_ledger()["balanced"]
+        after[name] = series(m.timeseries(), "departures", "MEXICO", after=D0)["value"].sum()
+    assert after["none"] > 0
+    if own > 0:  # a share own of those setting out keep flying
+        assert 0.2 < after["visa"] / after["none"] < 0.4
+    else:        # no MEXICO holders: the visa keeps every one of them home
+        assert after["visa"] == 0
+
+
 def test_no_visa_holders_no_twins(tmp_path):
     inp = Inputs.load(write_yaml(tmp_path / "s.yaml", holders_scenario(tmp_path, 0.0)))
     assert not any(str(i).endswith("+holders") for i in inp.network.ids)

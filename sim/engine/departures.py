@@ -34,11 +34,11 @@ class Departures:
             for o, s in spec.origins.items():
                 if s <= 0:
                     continue
-                # an origin with visa holders' twin: a share dep.visa_holders of its
-                # people set out from the twin (independent choices: Poisson thinning)
-                twin = net.holders_of.get(net.index[o])
+                # an origin with visa holders' twin: the citizenship's share of holders
+                # set out from the twin (independent choices: Poisson thinning)
+                twin, h = net.holders_of.get(net.index[o]), dep.holders_share(c)
                 places = [(net.index[o], s, o)] if twin is None else [
-                    (net.index[o], s * (1.0 - dep.visa_holders), o), (twin, s * dep.visa_holders, net.ids[twin])]
+                    (net.index[o], s * (1.0 - h), o), (twin, s * h, net.ids[twin])]
                 for node, share, name in places:
                     cits.append(CODE[c])
                     origins.append(node)

@@ -78,7 +78,7 @@ class Inputs:
             for field, leg in lever.legs_used():
                 if leg not in net.edge_index:
                     raise lever.field_error(path, i, field, f"no leg from {leg[0]!r} to {leg[1]!r} in the network")
-        if sc.departures.visa_holders > 0:
+        if sc.departures.has_holders:
             net = net.with_holders(flight_origins(sc.departures, net))
         dates = pd.date_range(sc.spinup_start, sc.period.end, freq="D")
         digest = sha256(sc, [sc.network.nodes, sc.network.edges])

@@ -106,6 +106,10 @@ class CitizenshipDepartures(Strict):
     origins: dict[str, Share]
     money: Money | None = None
     group_size: GroupSize | None = None
+    visa_holders: float | None = Field(None, ge=0.0, lt=1.0, description=(
+        "this citizenship's share of visa holders, in place of departures.visa_holders: how many hold a US "
+        "visa differs by country (the US embassy in Caracas, for one, has offered no visa services since "
+        "March 2019); none = the shared share"))
 
     @field_validator("origins")
     @classmethod
@@ -186,8 +190,19 @@ class Departures(Strict):
         "share of those setting out from an origin with a flight (a leg open only to some citizenships) who hold "
         "a visa that spares them a visa_regime lever with holders_exempt (a valid US visa exempts from Mexico's "
         "visa): they set out from the origin's twin '<origin>+holders', whose copies of the legs such a lever "
-        "leaves open; one share for every citizenship, for an estimation to carry (0: no twins)"))
+        "leaves open; one share for every citizenship unless its by_citizenship entry names its own, for an "
+        "estimation to carry (0 and none of its own: no twins)"))
     by_citizenship: dict[str, CitizenshipDepartures]
+
+    def holders_share(self, citizenship: str) -> float:
+        """The share of ``citizenship``'s people setting out who hold a visa (its own, or the shared one)."""
+        own = self.by_citizenship[citizenship].visa_holders
+        return self.visa_holders if own is None else own
+
+    @property
+    def has_holders(self) -> bool:
+        """Whether any citizenship has visa holders (and so the network its origins' twins)."""
+        return any(self.holders_share(c) > 0 for c in self.by_citizenship)
 
     @field_validator("by_citizenship")
     @classmethod
