@@ -119,9 +119,10 @@ def holders_scenario(tmp_path, share):
     return sc
 
 
-@pytest.mark.parametrize("exempt", [True, False])
-def test_visa_holders_keep_a_leg_only_where_the_visa_spares_them(tmp_path, exempt):
-    sc = holders_scenario(tmp_path, 0.3)
+def with_and_without_mexico_s_visa(tmp_path, sc, exempt):
+    """Timeseries of ``sc`` without and with Mexico's visa on MEXICO's flight o_b -> n_city
+    from START (sparing holders if ``exempt``); both keep every person and give o_b alone
+    a holders' twin."""
     lever = {"type": "visa_regime", "start": START, "citizenship": "MEXICO", "legs": [["o_b", "n_city"]],
              "open": False, "holders_exempt": exempt}
     runs = {}
@@ -132,8 +133,13 @@ def test_visa_holders_keep_a_leg_only_where_the_visa_spares_them(tmp_path, exemp
         m = RouteModel(inp, 1).run()
         assert m.people_ledger()["balanced"]
         runs[name] = m.timeseries()
-    dep = {k: series(ts, "departures", "MEXICO") for k, ts in runs.items()}
-    after = {k: d[d["date"] >= D0]["value"].sum() for k, d in dep.items()}
+    return runs
+
+
+@pytest.mark.parametrize("exempt", [True, False])
+def test_visa_holders_keep_a_leg_only_where_the_visa_spares_them(tmp_path, exempt):
+    runs = with_and_without_mexico_s_visa(tmp_path, holders_scenario(tmp_path, 0.3), exempt)
+    after = {k: series(ts, "departures", "MEXICO", after=D0)["value"].sum() for k, ts in runs.items()}
     same(series(runs["visa"], "departures", "MEXICO", before=D0), series(runs["none"], "departures", "MEXICO", before=D0))
     same(series(runs["visa"], "encounters", "VENEZUELA"), series(runs["none"], "encounters", "VENEZUELA"))
     if exempt:  # the holders (0.3 of those setting out) keep flying; the rest stay home
@@ -170,16 +176,8 @@ def test_a_citizenship_s_own_share_of_visa_holders_replaces_the_shared_one(tmp_p
     (sparing holders) closes, whatever the shared share."""
     sc = holders_scenario(tmp_path, shared)
     sc["departures"]["by_citizenship"]["MEXICO"]["visa_holders"] = own
-    lever = {"type": "visa_regime", "start": START, "citizenship": "MEXICO", "legs": [["o_b", "n_city"]],
-             "open": False, "holders_exempt": True}
-    after = {}
-    for name, pol in (("none", []), ("visa", [lever])):
-        sc["policies"] = pol
-        inp = Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc))
-        assert "o_b+holders" in inp.network.index
-        m = RouteModel(inp, 1).run()
-        assert m.people_ledger()["balanced"]
-        after[name] = series(m.timeseries(), "departures", "MEXICO", after=D0)["value"].sum()
+    runs = with_and_without_mexico_s_visa(tmp_path, sc, exempt=True)
+    after = {k: series(ts, "departures", "MEXICO", after=D0)["value"].sum() for k, ts in runs.items()}
     assert after["none"] > 0
     if own > 0:  # a share own of those setting out keep flying
         assert 0.2 < after["visa"] / after["none"] < 0.4
