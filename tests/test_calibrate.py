@@ -373,6 +373,7 @@ def test_quick_smoke_run(tmp_path, method):
     assert frag["departures"]["by_citizenship"]["VENEZUELA"]["level"] > 0
     report = (out / "REPORT.md").read_text()
     assert "QUICK SMOKE RUN" in report and "title 42 ends" in report and "posterior width / prior width" in report
+    assert "Response and behaviour: " in report and "alone:" not in report  # nothing estimated for one citizenship
     names = {c["criterion"] for c in s["criteria"]}
     assert any("title 42 ends" in n for n in names) and any("release_weight" in n for n in names)
     post = pd.read_parquet(out / "posterior.parquet")
@@ -447,3 +448,18 @@ def test_the_report_counts_a_citizenships_seasonal_parameters_shared_or_its_regi
                  "by_region.south_america.peak_month") == 2
     assert count("amplitude", "by_region.south_america.peak_month") == 2
     assert count("amplitude") == 1
+
+
+def test_the_report_counts_a_parameter_estimated_for_one_citizenship_alone():
+    """A citizenship's own share of visa holders, estimated, is one more parameter of its
+    departures (and not a shared one); its own trend is not counted twice."""
+    from types import SimpleNamespace
+
+    from sim.studies.calibration.report import _own_fields
+
+    def fields(*paths):
+        return _own_fields([SimpleNamespace(path=p) for p in paths])
+
+    assert fields("departures.by_citizenship.VENEZUELA.visa_holders", "departures.by_citizenship.CUBA.trend",
+                  "departures.visa_holders", "behaviour.beliefs.heard_share") == {"VENEZUELA": ["visa_holders"]}
+    assert fields("departures.by_citizenship.CUBA.trend", "departures.seasonality.amplitude") == {}

@@ -278,9 +278,12 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
     cash = [p for p in spec.parameters if p.path == "departures.money_scale"]
     own_cits = [p.path.split(".")[2] for p in own]
     cash_text = " Cash: one factor on every citizenship's median (money_scale)." if cash else ""
-    shared_text = (f" Response and behaviour: {n_shared - len(region_trends) - len(own) - len(season) - len(cash)} shared "
-                   "by every citizenship and event; no lever carries a fitted effect size (levers hold dates, "
-                   "eligible citizenships and caps).\n")
+    alone = _own_fields(spec.parameters)  # a citizenship's own trend replaces its region's: not counted twice
+    alone_text = "".join(f" Estimated for {c} alone: {', '.join(f)} ({at_most}{2 + n_season + len(f)} parameters "
+                         "of its departures)." for c, f in alone.items())
+    n_rest = n_shared - len(region_trends) - len(own) - len(season) - len(cash) - sum(map(len, alone.values()))
+    shared_text = (f"{alone_text} Response and behaviour: {n_rest} shared by every citizenship and event; no lever "
+                   "carries a fitted effect size (levers hold dates, eligible citizenships and caps).\n")
     if spec.fit.solve_trends:
         add(f"Departures: one level and one trend per citizenship ({2 * len(CITIZENSHIPS)}), both solved for every "
             f"particle from its fiscal years' totals (`fit.solve_trends`), and {season_text} ({len(season)}): "
@@ -392,6 +395,18 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
     atomic_text(report_path, "\n".join(L) + "\n")
     if report_path.name.startswith("BACKCAST_"):
         refresh_backcast_sections(report_path.parent, report_path)
+
+
+def _own_fields(parameters: list) -> dict[str, list[str]]:
+    """The fields estimated for one citizenship alone besides its trend
+    (``departures.by_citizenship.<C>.<field>``, e.g. its own share of visa holders), by
+    citizenship: each adds to that citizenship's count of departure parameters."""
+    alone: dict[str, list[str]] = {}
+    for p in parameters:
+        keys = p.path.split(".", 3)
+        if p.path.startswith("departures.by_citizenship.") and keys[3] != "trend":
+            alone.setdefault(keys[2], []).append(keys[3])
+    return alone
 
 
 def _season_per_citizenship(season: list) -> int:
