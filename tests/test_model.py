@@ -50,6 +50,19 @@ def test_encounters_are_at_border_areas_with_cbp_names(tiny):
     assert set(ts.loc[ts["metric"] == "encounters", "place"]) <= {"El Paso Sector", "El Paso Field Office"}
 
 
+def test_journey_days_give_each_citizenship_its_mean_journey(tiny):
+    """journey_days / encounters is the mean time on the way: never below the fastest way
+    (tiny network: Mexicans 1.1 days from o_b, Venezuelans 6.6 from o_a over the detour),
+    longer for the far origin, and recorded where the encounters are."""
+    ts = run(tiny).timeseries()
+    by = ts[ts["metric"].isin(["encounters", "journey_days"])].groupby(["nationality", "metric"])["value"].sum().unstack()
+    mean = by["journey_days"] / by["encounters"]
+    assert mean["MEXICO"] >= 1.0 and mean["VENEZUELA"] >= 6.0
+    assert mean["VENEZUELA"] > 2 * mean["MEXICO"]
+    places = ts.groupby("metric")["place"].agg(set)
+    assert places["journey_days"] == places["encounters"]
+
+
 def test_title42_expels_only_while_in_force(tiny):
     ts = run(tiny).timeseries()
     ex = ts[ts["metric"] == "expulsions"]

@@ -229,6 +229,7 @@ class Border:
         cit, area, size = g.cit[rows], g.node[rows], g.size[rows]
         keys = g.key[rows]  # a copy: before retries re-key the rows
         books.record("encounters", cit, area, size)
+        books.record("journey_days", cit, area, size.astype(np.int64) * g.days_travelling[rows])
         accumulate(books.tallies.encounters[t], cit, size)
         # the chances are those of the row's citizenship (the same arithmetic, done per
         # citizenship); uniforms only for the branches that draw (a single stream draws

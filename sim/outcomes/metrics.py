@@ -46,6 +46,13 @@ METRICS: tuple[Metric, ...] = (
            "paroled"),
     Metric("gave_up", "persons", "node id where they stopped",
            "people who stopped on their way when their chance at the border looked worse", "gave up on the way"),
+    # a sum, not a count: divided by encounters it is the mean journey, which a researcher
+    # reads to see how long a way takes and how a closure lengthens it (and which tells how
+    # far ahead of their arrival people decide, for news of a rule announced for a later date)
+    Metric("journey_days", "person-days", "CBP area name",
+           "days on the way of those encountered, summed over people (from setting out at their origin, without "
+           "days waiting to set out again after an expulsion or removal); / encounters = mean journey",
+           "journey days of those encountered", policy_outcome=False),
 )
 NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
