@@ -304,6 +304,33 @@ def test_news_composes_and_the_latest_announced_wins(tmp_path):
     np.testing.assert_allclose(at["2023-02-11"], in_force)             # a ended: nothing changes
 
 
+def test_news_for_a_later_date_reaches_each_citizenship_a_journey_ahead(tmp_path):
+    """Title 42's end announced for a later date (announced_rule with effective): the far
+    citizenship (Venezuelans, the long way) takes it into account before the near one
+    (Mexicans), each about its co-nationals' mean journey ahead of the date and not before
+    the announcement; nothing changes for either before its day."""
+    sc = tiny_scenario(tmp_path, behaviour={"beliefs": {"heard_share": 1.0, "learning_rate": 0.0}})
+    sc["policies"] = [{"type": "announced_rule", "label": "end announced", "start": "2023-02-01",
+                       "effective": "2023-03-10", "title42": False}]
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / "later.yaml", sc)), 1)
+    in_force = m.border.expected_release().copy()
+    ven, mex, t0 = CODE["VENEZUELA"], CODE["MEXICO"], m.inputs.day_of(dt.date(2023, 2, 1))
+    eff = m.inputs.day_of(dt.date(2023, 3, 10))
+    beliefs = {}
+    while m.day <= eff:
+        m.step()
+        beliefs[m.day - 1] = m.behaviour.belief.copy()
+    tal = m.books.tallies
+    lo = max(t0 - 91, 0)
+    journey = tal.journey_days[lo:t0, [ven, mex]].sum(axis=0) / tal.encounters[lo:t0, [ven, mex]].sum(axis=0)
+    assert journey[0] > journey[1] + 3
+    for c, days in zip((ven, mex), journey):
+        day = max(t0, eff - round(days))
+        np.testing.assert_allclose(beliefs[day - 1][c], in_force[c])   # not yet
+        assert beliefs[day][c] > in_force[c] + 0.1                       # heard: no expulsions
+    assert beliefs[eff][ven] > in_force[ven] + 0.1 and beliefs[eff][mex] > in_force[mex] + 0.1
+
+
 def test_news_of_a_rule_harsher_than_applied_lowers_departures_then_fades(tmp_path):
     """A rule announced as harsher than it is applied (the Circumvention rule's presumption
     of removal, heard as news with no end, over the rule as processed): on its day the

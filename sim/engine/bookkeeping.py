@@ -116,12 +116,13 @@ class Recorder:
 
 
 class Tallies:
-    """Daily totals that beliefs and levers learn from: encounters, removals, releases and
-    people sent home by citizenship, encounters between ports, arrivals and removals by
+    """Daily totals that beliefs and levers learn from: encounters (and their days on the
+    way), removals, releases and people sent home by citizenship, encounters between ports, arrivals and removals by
     place (read-only for levers)."""
 
     def __init__(self, n_days: int, n_cit: int, n_nodes: int):
         self.encounters = np.zeros((n_days, n_cit))
+        self.journey_days = np.zeros((n_days, n_cit))  # days on the way of those encountered, summed
         self.between_ports = np.zeros(n_days)  # encounters between ports (Border Patrol), sampled people
         self.removals = np.zeros((n_days, n_cit))
         self.released = np.zeros((n_days, n_cit))

@@ -72,7 +72,9 @@ class Border:
                                _per_cit(b.port_removal_share), b.expelled_retry, b.removed_retry,
                                b.port_capacity_per_day)
         self._expected = self.expected_release()
-        self._news: dict[str, dict] = {}  # rules announced and not in force (AnnouncedRule), by tag
+        # rules announced and not in force (AnnouncedRule), by tag: what each sets, and the
+        # citizenships that take it into account by now (None: every one)
+        self._news: dict[str, tuple[dict, np.ndarray | None]] = {}
         # largest party the outcome tables cover (larger ones take the long way)
         dep = model.spec.departures
         self._nmax = min(max([dep.group_size.max] + [s.group_size.max for s in dep.by_citizenship.values()
@@ -113,29 +115,46 @@ class Border:
         if changed.any():
             self.model.behaviour.announce(changed, expected)
 
-    def hear_news(self, tag: str, sets: dict | None) -> None:
+    def hear_news(self, tag: str, sets: dict | None, heard: np.ndarray | None = None) -> None:
         """News of a rule not in force (``AnnouncedRule``) starts (``sets``: the regime
         values it announces) or ends (None). People believe the outcomes of the rules in
         force with every piece of news not yet ended applied, in the order announced;
         where that changes, the share who hear move their belief to it (as for a rule
         that starts). A rule that does start later is announced as usual, and news it
-        supersedes is forgotten for the citizenships it changes."""
+        supersedes is forgotten for the citizenships it changes. ``heard``: the
+        citizenships whose decisions take the news into account by now (None: every one;
+        news of a rule announced for a later date reaches each a journey ahead of it)."""
         before = self._believed()
         if sets is None:
             self._news.pop(tag, None)
         else:
-            self._news[tag] = sets
+            self._news[tag] = (sets, None if heard is None else np.array(heard, dtype=bool))
         after = self._believed()
         changed = np.abs(after - before) > 1e-12
         if changed.any():
             self.model.behaviour.announce(changed, after)
 
     def _believed(self) -> np.ndarray:
-        """Expected release under the rules in force and the news heard of: the news is
-        pushed onto the regimes, read and popped at once (nothing is processed under it)."""
+        """Expected release under the rules in force and the news heard of, per
+        citizenship: each citizenship with the news it has heard (citizenships that have
+        heard the same pieces are computed together)."""
         if not self._news:
             return self.expected_release()
-        entries = list(self._news_entries())
+        tags = list(self._news)
+        n = len(CITIZENSHIPS)
+        heard = np.stack([np.ones(n, bool) if h is None else h for _, h in self._news.values()], axis=1)
+        out = np.empty(n)
+        for pattern in np.unique(heard, axis=0):
+            rows = (heard == pattern).all(axis=1)
+            out[rows] = self._release_with([tag for tag, on in zip(tags, pattern) if on])[rows]
+        return out
+
+    def _release_with(self, tags: list[str]) -> np.ndarray:
+        """Expected release with the news of ``tags`` pushed onto the regimes, read and
+        popped at once (nothing is processed under it)."""
+        if not tags:
+            return self.expected_release()
+        entries = list(self._news_entries(tags))
         for key, reg, i, value in entries:
             if i is not None:
                 reg.push(i, key, value)
@@ -152,13 +171,13 @@ class Border:
                 else:
                     reg.pop(i, key)
 
-    def _news_entries(self):
-        """What the news heard sets, in the order announced: (its tag on the regime, the
-        regime, the citizenship for a per-citizenship regime such as ``expel_share``
+    def _news_entries(self, tags: list[str]):
+        """What the news of ``tags`` sets, in the order announced: (its tag on the regime,
+        the regime, the citizenship for a per-citizenship regime such as ``expel_share``
         (None: the whole value), the value). A per-citizenship share is set only for the
         citizenships the news names."""
-        for tag, sets in self._news.items():
-            for name, value in sets.items():
+        for tag in tags:
+            for name, value in self._news[tag][0].items():
                 reg = self.regimes[name]
                 if isinstance(reg, IndexedRegime):
                     for i in np.flatnonzero(~np.isnan(value)):
@@ -229,8 +248,10 @@ class Border:
         cit, area, size = g.cit[rows], g.node[rows], g.size[rows]
         keys = g.key[rows]  # a copy: before retries re-key the rows
         books.record("encounters", cit, area, size)
-        books.record("journey_days", cit, area, size.astype(np.int64) * g.days_travelling[rows])
+        days = size.astype(np.int64) * g.days_travelling[rows]
+        books.record("journey_days", cit, area, days)
         accumulate(books.tallies.encounters[t], cit, size)
+        accumulate(books.tallies.journey_days[t], cit, days)
         # the chances are those of the row's citizenship (the same arithmetic, done per
         # citizenship); uniforms only for the branches that draw (a single stream draws
         # them all, in its order)

@@ -3,10 +3,11 @@ a rule that is not in force (what people believe without anything processed unde
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import datetime as dt
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.citizenship import CITIZENSHIPS
 from sim.levers.base import Lever, citizenships
@@ -130,7 +131,16 @@ class AnnouncedRule(Lever):
     hear the rules in force again. Meanwhile beliefs keep learning from co-nationals'
     outcomes (``behaviour.beliefs.learning_rate``), so news the outcomes do not bear out
     fades. News composes: rules announced and not yet ended are believed together, the
-    latest announced winning where they overlap. Facts only: dates and the rule."""
+    latest announced winning where they overlap. Facts only: dates and the rule.
+
+    A rule announced for a later date (``effective``) matters to those who will arrive
+    after it: a citizenship's decisions take the news into account from that date minus
+    its journey (the mean days on the way of its co-nationals encountered in the
+    ``JOURNEY_WINDOW`` days before the announcement, from the run itself), and never
+    before ``start``. Mexicans, days from the border, hear Title 42's end near its day;
+    Venezuelans, a month or more away over the Darién, weeks earlier."""
+
+    JOURNEY_WINDOW: ClassVar[int] = 91  # days of encounters a citizenship's journey is measured over
 
     type: Literal["announced_rule"]
     title42: bool | None = Field(None, description="Title 42 announced to be in force (true) or ended (false)")
@@ -142,8 +152,19 @@ class AnnouncedRule(Lever):
         "by citizenship (default key allowed); a citizenship it omits, or null, hears nothing new"))
     expelled_retry: Share | None = None
     removed_retry: Share | None = None
+    effective: dt.date | None = Field(None, description=(
+        "the day the announced rule is to take effect: each citizenship hears it a journey ahead of that day "
+        "(its co-nationals' mean days on the way), not before start; none: every citizenship from start"))
 
     _rs = field_validator("removal_share", "expel_share")(classmethod(lambda cls, v: _known_keys(v)))
+
+    @field_validator("effective")
+    @classmethod
+    def _after_start(cls, v, info: ValidationInfo):
+        start = info.data.get("start")
+        if v is not None and start is not None and v <= start:
+            raise ValueError(f"must be after start ({start}): the day the announced rule takes effect")
+        return v
 
     @model_validator(mode="after")
     def _something(self):
@@ -158,7 +179,25 @@ class AnnouncedRule(Lever):
         return True
 
     def on_start(self, ctx):
-        ctx.border.hear_news(ctx.tag, ctx.state.sets)
+        if self.effective is None:
+            ctx.border.hear_news(ctx.tag, ctx.state.sets)
+            return
+        st, tal, t0 = ctx.state, ctx.tallies, ctx.start
+        lo = max(t0 - self.JOURNEY_WINDOW, 0)
+        enc, days = tal.encounters[lo:t0].sum(axis=0), tal.journey_days[lo:t0].sum(axis=0)
+        journey = np.where(enc > 0, days / np.maximum(enc, 1e-12), 0.0)
+        st.hear_day = np.maximum(ctx.model.inputs.day_of(self.effective) - np.rint(journey), t0)
+        st.heard = np.zeros(len(CITIZENSHIPS), bool)
+        self.on_day(ctx, t0)
+
+    def on_day(self, ctx, t):
+        st = ctx.state
+        if self.effective is None or st.heard.all():
+            return
+        due = st.hear_day <= t
+        if (due & ~st.heard).any():
+            st.heard = due
+            ctx.border.hear_news(ctx.tag, st.sets, heard=due)
 
     def on_end(self, ctx):
         ctx.border.hear_news(ctx.tag, None)
