@@ -19,6 +19,7 @@ from sim.citizenship import CODE
 from sim.cli import main
 from sim.engine.model import RouteModel
 from sim.scenario.inputs import Inputs
+from sim.levers.processing import AnnouncedRule
 
 START = "2023-02-10"
 D0 = dt.date(2023, 2, 10)
@@ -321,7 +322,7 @@ def test_news_for_a_later_date_reaches_each_citizenship_a_journey_ahead(tmp_path
         m.step()
         beliefs[m.day - 1] = m.behaviour.belief.copy()
     tal = m.books.tallies
-    lo = max(t0 - 91, 0)
+    lo = max(t0 - AnnouncedRule.JOURNEY_WINDOW, 0)
     journey = tal.journey_days[lo:t0, [ven, mex]].sum(axis=0) / tal.encounters[lo:t0, [ven, mex]].sum(axis=0)
     assert journey[0] > journey[1] + 3
     for c, days in zip((ven, mex), journey):

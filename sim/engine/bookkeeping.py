@@ -117,8 +117,8 @@ class Recorder:
 
 class Tallies:
     """Daily totals that beliefs and levers learn from: encounters (and their days on the
-    way), removals, releases and people sent home by citizenship, encounters between ports, arrivals and removals by
-    place (read-only for levers)."""
+    way), removals, releases and people sent home by citizenship, encounters between
+    ports, arrivals and removals by place (read-only for levers)."""
 
     def __init__(self, n_days: int, n_cit: int, n_nodes: int):
         self.encounters = np.zeros((n_days, n_cit))
