@@ -18,8 +18,8 @@ from conftest import tiny_scenario, write_yaml
 from sim.citizenship import CODE
 from sim.cli import main
 from sim.engine.model import RouteModel
-from sim.scenario.inputs import Inputs
 from sim.levers.processing import AnnouncedRule
+from sim.scenario.inputs import Inputs
 
 START = "2023-02-10"
 D0 = dt.date(2023, 2, 10)
