@@ -111,7 +111,7 @@ def run_smc_mcmc(simulate: Callable[[Sequence[np.ndarray]], list[dict]], distanc
         if on_generation:
             on_generation(gens[-1])
         log(f"ABC-SMC-MCMC generation {len(gens) - 1}: threshold {eps:.4g}, {sims} simulations, "
-            f"moves accepted {rate:.1%}, distinct {distinct_share(z):.0%}")
+            f"moves accepted {rate:.1%}, distinct {distinct_share(z):.0%}, {(time.perf_counter() - t0) / 60:.1f} min")
         if eps <= min_epsilon:
             break
         if proposed and rate < min_acceptance:
