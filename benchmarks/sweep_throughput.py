@@ -54,7 +54,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.studies import sweep as sw  # noqa: E402
+from sim.scenario.variation import set_path  # noqa: E402
+from sim.studies.sweep.execute import execute_run  # noqa: E402
+from sim.studies.sweep.run import prepare, run_args, run_sweep, task_of  # noqa: E402
 
 
 def write_sweep(folder: Path, runs: int, scale: float) -> Path:
@@ -78,7 +80,7 @@ def sample_tasks(prep: dict, k: int) -> list[dict]:
     the warm-up."""
     design = prep["design"]
     rows = design.iloc[np.linspace(0, len(design) - 1, k + 1).round().astype(int)]
-    return [sw.task_of(prep, r) for r in rows.itertuples(index=False)]
+    return [task_of(prep, r) for r in rows.itertuples(index=False)]
 
 
 def simulate_only(prep: dict, task: dict) -> None:
@@ -89,13 +91,13 @@ def simulate_only(prep: dict, task: dict) -> None:
 
     raw = copy.deepcopy(prep["base_raw"])
     for p, v in task["set"]:
-        sw.set_path(raw, p, v)
+        set_path(raw, p, v)
     inputs = Inputs.load(prep["base_path"], scenario=validate_raw(raw, prep["base_path"]))
     simulate(inputs, task["seed"])
 
 
 def full_run(prep: dict, task: dict) -> None:
-    res = sw.execute_run(prep["base_raw"], str(prep["base_path"]), task, *sw.run_args(prep))
+    res = execute_run(prep["base_raw"], str(prep["base_path"]), task, *run_args(prep))
     if res["status"] != "ok":
         raise RuntimeError(res["error"])
 
@@ -117,7 +119,7 @@ def time_serial(prep: dict, tasks: list[dict]) -> dict[str, list[tuple[float, fl
 
 
 def _serial_in_child(sweep_path: str, tasks: list[dict]) -> list[tuple[float, float]]:
-    prep = sw.prepare(sweep_path)
+    prep = prepare(sweep_path)
     full_run(prep, tasks[0])
     return [timed(full_run, prep, t) for t in tasks[1:]]
 
@@ -165,7 +167,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
     try:
         path = write_sweep(tmp, a.runs, a.scale)
-        prep = sw.prepare(path)
+        prep = prepare(path)
         tasks = sample_tasks(prep, a.single)
         full_run(prep, tasks[0])  # warm-up: imports, caches
         before = time_serial(prep, tasks[1::2])
@@ -177,7 +179,7 @@ def main() -> int:
         timings: dict = {}
         t0, own0, busy0 = time.perf_counter(), own_cpu_seconds(), machine_busy_seconds()
         self0 = resource.getrusage(resource.RUSAGE_SELF)
-        stats = sw.run_sweep(path, out, workers=a.workers, progress=True, timings=timings)
+        stats = run_sweep(path, out, workers=a.workers, progress=True, timings=timings)
         wall = time.perf_counter() - t0
         self1 = resource.getrusage(resource.RUSAGE_SELF)
         others = (machine_busy_seconds() - busy0) - (own_cpu_seconds() - own0)
