@@ -27,7 +27,8 @@ SPEC = ROOT / "calibration" / "fy2022_fy2023.yaml"
 
 def probe(doc: str, tag: str, added: list[dict], off: dict[str, float], scenario: dict | None = None) -> None:
     """Score ``--point``s with the spec's parameters plus ``added`` (spec entries); the
-    row "as estimated" takes the added ones at ``off`` (the mechanism switched off).
+    row "as estimated" takes the added ones at ``off`` (the mechanism switched off; a
+    value that is a parameter's name takes that parameter's value in force).
     ``scenario``: settings for every row (the history scenario extended by them, written
     next to it for the run and removed after)."""
     from sim.citizenship import CITIZENSHIPS
@@ -50,7 +51,8 @@ def probe(doc: str, tag: str, added: list[dict], off: dict[str, float], scenario
         spec["scenario"] = os.path.relpath(sname, SPEC.parent)
         with os.fdopen(fd, "w") as f:
             yaml.safe_dump(spec, f, sort_keys=False)
-        base = {**off, **CalibrationModel(SPEC).params_in_force()}
+        in_force = CalibrationModel(SPEC).params_in_force()
+        base = {**{k: in_force[v] if isinstance(v, str) else v for k, v in off.items()}, **in_force}
         points = [("as estimated", {})] + [(p, parse_point(p)) for p in a.point]
         unknown = {k for _, ch in points for k in ch} - set(base)
         if unknown:
