@@ -269,19 +269,18 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
     add("## Parameters: how many, and what the data say of them\n")
     n_shared = len(spec.parameters)
     region_trends = [p for p in spec.parameters if p.path.startswith("departures.trend.")]
-    own = [p for p in spec.parameters if p.path.startswith("departures.by_citizenship.") and p.path.endswith(".trend")]
+    own_cits = [c for c, f in _citizenship_fields(spec.parameters).items() if "trend" in f]
     season = [p for p in spec.parameters if p.path.startswith("departures.seasonality.")]
     n_season = _season_per_citizenship(season)
     regional = n_season != len(season)  # some region's own replace shared ones
     season_text = "seasonality, shared or its region's" if regional else "shared seasonality"
     at_most = "at most " if regional else ""
     cash = [p for p in spec.parameters if p.path == "departures.money_scale"]
-    own_cits = [p.path.split(".")[2] for p in own]
     cash_text = " Cash: one factor on every citizenship's median (money_scale)." if cash else ""
     alone = _own_fields(spec.parameters)  # a citizenship's own trend replaces its region's: not counted twice
     alone_text = "".join(f" Estimated for {c} alone: {', '.join(f)} ({at_most}{2 + n_season + len(f)} parameters "
                          "of its departures)." for c, f in alone.items())
-    n_rest = n_shared - len(region_trends) - len(own) - len(season) - len(cash) - sum(map(len, alone.values()))
+    n_rest = n_shared - len(region_trends) - len(own_cits) - len(season) - len(cash) - sum(map(len, alone.values()))
     shared_text = (f"{alone_text} Response and behaviour: {n_rest} shared by every citizenship and event; no lever "
                    "carries a fitted effect size (levers hold dates, eligible citizenships and caps).\n")
     if spec.fit.solve_trends:
@@ -292,9 +291,9 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
     else:
         add(f"Departures: one level per citizenship ({len(CITIZENSHIPS)}), one trend per region of origin "
             f"({len(region_trends)}: {', '.join(REGIONS)})"
-            + (f" and a trend of its own for {', '.join(own_cits)} (in place of its region's)" if own else "")
+            + (f" and a trend of its own for {', '.join(own_cits)} (in place of its region's)" if own_cits else "")
             + f", {season_text} ({len(season)}): a citizenship's departures have {at_most}{1 + 1 + n_season} "
-            f"parameters of which one is its own{' (two for ' + ', '.join(own_cits) + ')' if own else ''}."
+            f"parameters of which one is its own{' (two for ' + ', '.join(own_cits) + ')' if own_cits else ''}."
             + cash_text + shared_text)
     add("| parameter | path | prior | median | 90% interval | width / prior | response |\n|---|---|---|---|---|---|---|")
     for p in spec.parameters:
@@ -397,16 +396,23 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
         refresh_backcast_sections(report_path.parent, report_path)
 
 
-def _own_fields(parameters: list) -> dict[str, list[str]]:
-    """The fields estimated for one citizenship alone besides its trend
-    (``departures.by_citizenship.<C>.<field>``, e.g. its own share of visa holders), by
-    citizenship: each adds to that citizenship's count of departure parameters."""
-    alone: dict[str, list[str]] = {}
+def _citizenship_fields(parameters: list) -> dict[str, list[str]]:
+    """The fields estimated for one citizenship alone (``departures.by_citizenship.<C>.<field>``:
+    its own trend, its own share of visa holders...), by citizenship."""
+    own: dict[str, list[str]] = {}
     for p in parameters:
-        keys = p.path.split(".", 3)
-        if p.path.startswith("departures.by_citizenship.") and keys[3] != "trend":
-            alone.setdefault(keys[2], []).append(keys[3])
-    return alone
+        if p.path.startswith("departures.by_citizenship."):
+            _, _, cit, field = p.path.split(".", 3)
+            own.setdefault(cit, []).append(field)
+    return own
+
+
+def _own_fields(parameters: list) -> dict[str, list[str]]:
+    """The fields estimated for one citizenship alone besides its trend, by citizenship:
+    each adds to that citizenship's count of departure parameters (an own trend replaces
+    its region's, so it adds none)."""
+    own = {c: [f for f in fs if f != "trend"] for c, fs in _citizenship_fields(parameters).items()}
+    return {c: fs for c, fs in own.items() if fs}
 
 
 def _season_per_citizenship(season: list) -> int:
