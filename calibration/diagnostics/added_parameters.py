@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "calibration" / "fy2022_fy2023.yaml"
 
 
-def probe(doc: str, tag: str, added: list[dict], off: dict[str, float], scenario: dict | None = None) -> None:
+def probe(doc: str, tag: str, added: list[dict], off: dict[str, float | str], scenario: dict | None = None) -> None:
     """Score ``--point``s with the spec's parameters plus ``added`` (spec entries); the
     row "as estimated" takes the added ones at ``off`` (the mechanism switched off; a
     value that is a parameter's name takes that parameter's value in force).
