@@ -89,3 +89,99 @@ def test_simulations_come_back_in_order_wherever_they_run(where):
         finally:
             m.close()
     assert [o["x"] for o in out] == [i ** 2 for i in range(7)]
+
+
+def _toy(seed=3):
+    """The problem above as (simulate, distance), its noise restarting with each call."""
+    rng = np.random.default_rng(99)
+
+    def simulate(rows):
+        return [{"x": np.asarray(z) + rng.normal(0.0, NOISE)} for z in rows]
+
+    return simulate, (lambda s: float(np.sqrt(np.sum(((s["x"] - TRUTH) / NOISE) ** 2))))
+
+
+ARGS = dict(population=30, keep_fraction=0.5, mcmc_steps=2, max_seconds=120, min_acceptance=0.0, seed=3,
+            log=lambda *a: None)
+NAMES = ["a", "b", "c", "d"]
+
+
+def _stored(tmp_path, generations=3):
+    import datetime as dt
+
+    from sim.studies.calibration.smc import HistoryWriter
+
+    db = tmp_path / "abc.db"
+    w = HistoryWriter(db, NAMES, {"cells": np.arange(3.0)}, dt.datetime.now())
+    gens = run_smc_mcmc(*_toy(), len(NAMES), max_generations=generations, on_generation=w, **ARGS)
+    w.done()
+    return db, gens
+
+
+def _resume(db, generations):
+    import datetime as dt
+
+    import pyabc
+
+    from sim.studies.calibration.smc import HistoryWriter, stored_run
+
+    start = stored_run(pyabc.History(f"sqlite:///{db}", create=False), NAMES)
+    w = HistoryWriter(db, NAMES, {}, dt.datetime.now(), resume=True)
+    gens = run_smc_mcmc(*_toy(), len(NAMES), max_generations=generations, on_generation=w, start=start, **ARGS)
+    w.done()
+    return start, gens, w.history
+
+
+def test_a_stopped_run_goes_on_from_its_database(tmp_path):
+    db, first = _stored(tmp_path)
+    start, more, h = _resume(db, 5)
+    # what is read back is what was written: the last generation, its threshold and the counts
+    assert np.array_equal(start.last.z, first[-1].z) and np.array_equal(start.last.distance, first[-1].distance)
+    assert start.last.epsilon == first[-1].epsilon and start.generations == 3
+    assert start.simulations == sum(g.simulations for g in first)
+    # it goes on where it stopped: two more generations appended, thresholds still falling
+    assert h.max_t == 4 and len(more) == 3 and more[0] is start.last
+    eps = [g.epsilon for g in first[1:] + more[1:]]
+    assert all(a >= b for a, b in zip(eps, eps[1:])) and eps[-1] < eps[1]
+    assert all(np.all(g.distance <= g.epsilon + 1e-12) for g in more[1:])
+    assert h.total_nr_simulations == start.simulations + sum(g.simulations for g in more[1:])
+    pop = h.get_population(4).particles
+    assert np.allclose([[p.parameter[n] for n in NAMES] for p in pop], more[-1].z)
+
+
+def test_resuming_the_same_database_twice_gives_the_same_generations(tmp_path):
+    import shutil
+
+    db, _ = _stored(tmp_path)
+    other = tmp_path / "copy"
+    other.mkdir()
+    shutil.copy(db, other / "abc.db")
+    _, a, _ = _resume(db, 5)
+    _, b, _ = _resume(other / "abc.db", 5)
+    assert np.array_equal(a[-1].z, b[-1].z)
+
+
+def test_a_run_at_its_generation_budget_does_not_go_on(tmp_path):
+    db, _ = _stored(tmp_path)
+    _, more, h = _resume(db, 3)
+    assert len(more) == 1 and h.max_t == 2
+
+
+def test_resume_refuses_a_database_made_for_another_estimation(tmp_path):
+    from types import SimpleNamespace
+
+    from sim.errors import InputError
+
+    db, _ = _stored(tmp_path)
+    model = SimpleNamespace(targets=SimpleNamespace(cells=np.arange(3.0)))
+    assert abc._resumable(db, model, NAMES, 30).generations == 3
+    assert abc._resumable(tmp_path / "none.db", model, NAMES, 30) is None
+    with pytest.raises(InputError, match=r"abc.db: cannot resume: .*not in the spec: d; not in the run: e"):
+        abc._resumable(db, model, ["a", "b", "c", "e"], 30)
+    with pytest.raises(InputError, match="other observed figures"):
+        abc._resumable(db, SimpleNamespace(targets=SimpleNamespace(cells=np.arange(4.0))), NAMES, 30)
+    with pytest.raises(InputError, match="its population is 30, the spec's 40"):
+        abc._resumable(db, model, NAMES, 40)
+    importance = SimpleNamespace(spec=SimpleNamespace(abc=SimpleNamespace(method="importance")), spec_path="c.yaml")
+    with pytest.raises(InputError, match=r"c.yaml: abc.method: --resume needs method: mcmc"):
+        abc.run_abc(importance, tmp_path, None, False, resume=True)

@@ -134,25 +134,58 @@ def _budget(spec: Spec, quick: bool, max_minutes: float | None) -> tuple[int, in
 
 
 def run_abc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bool, log=print,
-            max_minutes: float | None = None, db_name: str = "abc.db"):
+            max_minutes: float | None = None, db_name: str = "abc.db", resume: bool = False):
     """ABC-SMC by the spec's method; returns (pyabc history, elapsed seconds)."""
     if model.spec.abc.method == "mcmc":
-        return run_abc_mcmc(model, out, scheduler, quick, log, max_minutes, db_name)
+        return run_abc_mcmc(model, out, scheduler, quick, log, max_minutes, db_name, resume)
+    if resume:
+        raise InputError(model.spec_path, "abc.method", "--resume needs method: mcmc (an importance run "
+                         "cannot go on from its database)")
     return run_abc_importance(model, out, scheduler, quick, log, max_minutes, db_name)
 
 
+def _resumable(db: Path, model: CalibrationModel, names: list[str], pop: int):
+    """The stored run in ``db`` to go on from, after checking it was made for this
+    estimation (same parameters, population and observed figures); None if ``db`` is absent."""
+    import pyabc
+
+    from sim.studies.calibration.smc import stored_run
+
+    if not db.is_file():
+        return None
+    h = pyabc.History(f"sqlite:///{db}", create=False)
+    try:
+        start = stored_run(h, names)
+        seen = h.observed_sum_stat().get("cells")
+    except ValueError as exc:
+        raise InputError(db, "", f"cannot resume: {exc}") from None
+    if seen is None or not np.array_equal(np.asarray(seen), model.targets.cells):
+        raise InputError(db, "", "cannot resume: its run was fitted to other observed figures")
+    if len(start.last.z) != pop:
+        raise InputError(db, "", f"cannot resume: its population is {len(start.last.z)}, the spec's {pop}")
+    return start
+
+
 def run_abc_mcmc(model: CalibrationModel, out: Path, scheduler: str | None, quick: bool, log=print,
-                 max_minutes: float | None = None, db_name: str = "abc.db"):
-    """ABC-SMC with MCMC moves (:mod:`smc`), its generations stored as a pyabc history."""
+                 max_minutes: float | None = None, db_name: str = "abc.db", resume: bool = False):
+    """ABC-SMC with MCMC moves (:mod:`smc`), its generations stored as a pyabc history.
+    With ``resume``, the run stored in ``db_name`` goes on (a new one starts if there is none)."""
     from sim.studies.calibration.smc import HistoryWriter, run_smc_mcmc
 
     spec, a = model.spec, model.spec.abc
     pop, gens, wall = _budget(spec, quick, max_minutes)
     names = [p.name for p in spec.parameters]
     db = out / db_name
-    if db.exists():
-        db.unlink()
-    writer = HistoryWriter(db, names, {"cells": model.targets.cells}, dt.datetime.now())
+    start = _resumable(db, model, names, pop) if resume else None
+    if start is not None:
+        log(f"{db}: resuming after generation {start.generations - 1} ({start.simulations} simulations, "
+            f"threshold {start.last.epsilon:.4g})")
+    else:
+        if resume:
+            log(f"{db}: no stored run to resume; starting one")
+        if db.exists():
+            db.unlink()
+    writer = HistoryWriter(db, names, {"cells": model.targets.cells}, dt.datetime.now(), resume=start is not None)
     sims = OrderedMap(LatentModel(model), scheduler, a.processes)
     t0 = time.perf_counter()
     try:
@@ -160,7 +193,7 @@ def run_abc_mcmc(model: CalibrationModel, out: Path, scheduler: str | None, quic
                      len(names), population=pop, keep_fraction=a.keep_fraction, mcmc_steps=a.mcmc_steps,
                      max_generations=gens, max_seconds=wall * 60.0, min_acceptance=a.min_acceptance,
                      min_epsilon=a.min_epsilon, seed=a.seed, on_generation=writer,
-                     max_simulations=None if quick else a.max_simulations, log=log)
+                     max_simulations=None if quick else a.max_simulations, log=log, start=start)
         writer.done()
     finally:
         sims.close()

@@ -44,13 +44,13 @@ def widths(spec: Spec, post) -> dict[str, dict]:
 
 
 def estimate(model: CalibrationModel, out: Path, scheduler, quick: bool, log, report_only: bool,
-             max_minutes: float | None, db_name: str):
-    """ABC (or its stored run), the posterior in natural units, and its median."""
+             max_minutes: float | None, db_name: str, resume: bool = False):
+    """ABC (or its stored run, as it is or continued), the posterior in natural units, and its median."""
     spec = model.spec
     if report_only:
         history, secs = load_history(out / db_name)
     else:
-        history, secs = run_abc(model, out, scheduler, quick, log, max_minutes, db_name=db_name)
+        history, secs = run_abc(model, out, scheduler, quick, log, max_minutes, db_name=db_name, resume=resume)
     post = posterior_frame(history, spec)
     return history, secs, post, point_estimates(spec, post)["median"]
 
@@ -71,13 +71,14 @@ def event_ratios(model: CalibrationModel, params: dict, levels, seeds, scale: fl
 
 
 def masked_prediction(spec_path: str, spec: Spec, scale: float, out: Path, scheduler, quick: bool, log,
-                      report_only: bool, max_minutes, procs: int, seeds, draws: int, levels) -> dict | None:
+                      report_only: bool, max_minutes, procs: int, seeds, draws: int, levels,
+                      resume: bool = False) -> dict | None:
     """Estimate with the masked months left out; the masked event's ratio it predicts
     (posterior predictive over draws of that posterior)."""
     if spec.mask is None:
         return None
     m = CalibrationModel(spec_path, scale=scale, mask=True)
-    _, secs, post, params = estimate(m, out, scheduler, quick, log, report_only, max_minutes, "abc_masked.db")
+    _, secs, post, params = estimate(m, out, scheduler, quick, log, report_only, max_minutes, "abc_masked.db", resume)
     e = next(e for e in spec.events if e.name == spec.mask.event)
     rng = np.random.default_rng(4321)
     idx = rng.choice(len(post), size=max(draws, 1), p=post["weight"].to_numpy() / post["weight"].sum())
@@ -116,7 +117,7 @@ def flow_map(model: CalibrationModel, params: dict, levels, seed: int, scale: fl
 
 def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: str | None = None,
               quick: bool = False, log=print, report_only: bool = False, max_minutes: float | None = None,
-              masked: bool = True) -> dict:
+              masked: bool = True, resume: bool = False) -> dict:
     """Run the whole estimation; returns what was written and measured."""
     t_all = time.perf_counter()
     code = git_state()
@@ -132,9 +133,11 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
     procs = spec.abc.processes or os.cpu_count() or 1
     log(f"calibrate: {spec.name}: {len(spec.parameters)} parameters by ABC and {len(model.base_levels())} levels, "
         f"scale {scale}, seeds {model.seeds}, {'quick' if quick else 'full'} run, out {out}")
-    history, abc_secs, post, params = estimate(model, out, scheduler, quick, log, report_only, max_minutes, "abc.db")
+    history, abc_secs, post, params = estimate(model, out, scheduler, quick, log, report_only, max_minutes, "abc.db",
+                                               resume)
     post.to_parquet(out / "posterior.parquet", index=False)
-    log(f"ABC-SMC: {history.max_t + 1} generations, {history.total_nr_simulations} simulations, {abc_secs:.0f} s")
+    log(f"ABC-SMC: {history.max_t + 1} generations, {history.total_nr_simulations} simulations, {abc_secs:.0f} s"
+        + (" in this sitting" if resume else ""))
     vseeds = q.verify_seeds if quick else spec.verify.seeds
     vscale = q.verify_scale if quick else spec.verify.scale
     start = Solved(model.base_levels(), model.base_attractiveness(),
@@ -152,7 +155,7 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
     ndraw = q.predictive_draws if quick else spec.verify.predictive_draws
     pscale = q.scale if quick else spec.verify.predictive_scale
     mask = masked_prediction(str(spec_path), spec, scale, out, scheduler, quick, log, report_only, max_minutes,
-                             procs, vseeds, ndraw, levels) if masked else None
+                             procs, vseeds, ndraw, levels, resume) if masked else None
     rng = np.random.default_rng(12345)
     draws = []
     if ndraw and len(post):
@@ -187,7 +190,8 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
 
 def handler(args) -> int:
     s = calibrate(args.spec, out=args.out, scheduler=args.scheduler, quick=args.quick,
-                  report_only=args.report_only, max_minutes=args.max_minutes, masked=not args.no_mask)
+                  report_only=args.report_only, max_minutes=args.max_minutes, masked=not args.no_mask,
+                  resume=args.resume)
     ok = sum(c["ok"] for c in s["criteria"])
     print(f"wrote {s['params']}, {s['report']}, {s['posterior']}")
     print(f"estimate: {ok}/{len(s['criteria'])} criteria met; {s['simulations']} simulations, {s['total_seconds']:.0f} s")
@@ -213,8 +217,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="smoke run: tiny population, two generations, small scale; writes into --out only")
     p.add_argument("--max-minutes", type=float, metavar="M",
                    help="cap on each ABC-SMC's wall time in minutes (the generation under way finishes first)")
-    p.add_argument("--report-only", action="store_true",
-                   help="skip the ABC runs: redo levels, checks and report from the databases in --out")
+    stored = p.add_mutually_exclusive_group()
+    stored.add_argument("--report-only", action="store_true",
+                        help="skip the ABC runs: redo levels, checks and report from the databases in --out")
+    stored.add_argument("--resume", action="store_true",
+                        help=("go on with the ABC runs stored in --out (abc.method mcmc) for --max-minutes more, "
+                              "up to max_generations in all, then check and report; starts a run where none is stored"))
     p.add_argument("--no-mask", action="store_true", help="skip the masked estimate")
     p.set_defaults(func=handler)
     return p

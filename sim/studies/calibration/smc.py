@@ -26,6 +26,13 @@ threshold is then too tight for the moves to mix).
 Every draw comes from one seeded generator and simulations are mapped in order, so a
 run is reproducible; the generations are written into a pyabc database so that the
 report, ``--report-only`` and the posterior tools read both methods the same way.
+
+A stopped run can go on (``migsim calibrate --resume``): the stored last generation is
+all the algorithm needs, so :func:`stored_run` reads it back and ``run_smc_mcmc(...,
+start=...)`` continues from it. Why: on a two-core machine the estimation needs more
+hours than one sitting. A resumed run draws from a generator seeded by the run's seed
+and the generation it resumes at, so resuming the same database twice gives the same
+generations, though not the draws an unbroken run would have made.
 """
 
 from __future__ import annotations
@@ -50,6 +57,16 @@ class Generation:
     acceptance: float = float("nan")
 
 
+@dataclass
+class Stored:
+    """Where a stored run stopped: its last generation, the number of generations
+    (generation 0 included) and of simulations so far."""
+
+    last: Generation
+    generations: int
+    simulations: int
+
+
 def _log_prior(z: np.ndarray) -> np.ndarray:
     return -0.5 * np.sum(z * z, axis=-1)
 
@@ -58,26 +75,37 @@ def run_smc_mcmc(simulate: Callable[[Sequence[np.ndarray]], list[dict]], distanc
                  dim: int, *, population: int, keep_fraction: float, mcmc_steps: int, max_generations: int,
                  max_seconds: float, min_acceptance: float, min_epsilon: float = 0.0, seed: int = 0,
                  max_simulations: int | None = None, on_generation: Callable[[Generation], None] | None = None,
-                 log: Callable[[str], None] = print) -> list[Generation]:
+                 log: Callable[[str], None] = print, start: Stored | None = None) -> list[Generation]:
     """The generations (generation 0 is a prior sample). ``simulate`` maps latent rows to
-    statistics in order (in parallel if it likes); the prior is standard normal."""
-    rng = np.random.default_rng(seed)
+    statistics in order (in parallel if it likes); the prior is standard normal.
+
+    With ``start``, the run goes on from a stored one: the list begins with its last
+    generation (not passed to ``on_generation`` again), and ``max_generations`` and
+    ``max_simulations`` count the stored ones too; ``max_seconds`` is this sitting's."""
     t0 = time.perf_counter()
-    z = rng.standard_normal((population, dim))
-    stats = list(simulate(list(z)))
-    d = np.array([distance(s) for s in stats], dtype=float)
-    d[~np.isfinite(d)] = np.inf
-    gens = [Generation(z, stats, d, float("inf"), population)]
-    if on_generation:
-        on_generation(gens[-1])
-    total = population
+    if start is None:
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((population, dim))
+        stats = list(simulate(list(z)))
+        d = np.array([distance(s) for s in stats], dtype=float)
+        d[~np.isfinite(d)] = np.inf
+        gens = [Generation(z, stats, d, float("inf"), population)]
+        if on_generation:
+            on_generation(gens[-1])
+        total, done = population, 1
+    else:
+        if start.last.z.shape != (population, dim):
+            raise ValueError(f"the stored population is {start.last.z.shape[0]} x {start.last.z.shape[1]}, "
+                             f"not {population} x {dim}")
+        rng = np.random.default_rng([seed, start.generations])
+        gens, total, done = [start.last], start.simulations, start.generations
     keep = max(2, int(round(keep_fraction * population)))
 
     def out_of_budget() -> bool:
         return (time.perf_counter() - t0 > max_seconds
                 or (max_simulations is not None and total >= max_simulations))
 
-    while len(gens) < max_generations and not out_of_budget():
+    while done < max_generations and not out_of_budget():
         prev = gens[-1]
         order = np.argsort(prev.distance, kind="stable")
         kept = order[:keep]
@@ -108,9 +136,10 @@ def run_smc_mcmc(simulate: Callable[[Sequence[np.ndarray]], list[dict]], distanc
         total += sims
         rate = accepted / proposed if proposed else 0.0
         gens.append(Generation(z, stats, d, eps, sims, rate))
+        done += 1
         if on_generation:
             on_generation(gens[-1])
-        log(f"ABC-SMC-MCMC generation {len(gens) - 1}: threshold {eps:.4g}, {sims} simulations, "
+        log(f"ABC-SMC-MCMC generation {done - 1}: threshold {eps:.4g}, {sims} simulations, "
             f"moves accepted {rate:.1%}, distinct {distinct_share(z):.0%}, {(time.perf_counter() - t0) / 60:.1f} min")
         if eps <= min_epsilon:
             break
@@ -125,16 +154,39 @@ def distinct_share(z: np.ndarray) -> float:
     return len(np.unique(np.asarray(z), axis=0)) / max(1, len(z))
 
 
+def stored_run(history, names: list[str]) -> Stored:
+    """The last generation of the run in a pyabc ``history`` (written by
+    :class:`HistoryWriter`), its latent parameters in the order of ``names``.
+    Raises ValueError if the run's parameters are not ``names``."""
+    t = history.max_t
+    if t is None or t < 0:
+        raise ValueError("it holds no generation")
+    parts = history.get_population(t).particles
+    have = list(parts[0].parameter)
+    if sorted(have) != sorted(names):
+        gone, new = sorted(set(have) - set(names)), sorted(set(names) - set(have))
+        raise ValueError(f"its run estimated other parameters (not in the spec: {', '.join(gone) or 'none'}; "
+                         f"not in the run: {', '.join(new) or 'none'})")
+    pops = history.get_all_populations().set_index("t")
+    eps = float(pops.loc[t, "epsilon"])
+    last = Generation(z=np.array([[float(p.parameter[n]) for n in names] for p in parts]),
+                      stats=[p.sum_stat for p in parts], distance=np.array([float(p.distance) for p in parts]),
+                      epsilon=float("inf") if t == 0 else eps, simulations=int(pops.loc[t, "samples"]))
+    return Stored(last, t + 1, int(history.total_nr_simulations))
+
+
 class HistoryWriter:
     """Writes each generation into a pyabc database as it is made (a stopped run keeps
     its whole generations), with equal weights and the latent parameters by name."""
 
-    def __init__(self, db_path, names: list[str], observed: dict, start: dt.datetime):
+    def __init__(self, db_path, names: list[str], observed: dict, start: dt.datetime, resume: bool = False):
+        """A new run in ``db_path``; with ``resume``, the latest run there, appended to."""
         import pyabc
 
         self.pyabc, self.names = pyabc, names
-        self.history = pyabc.History(f"sqlite:///{db_path}")
-        self.history.store_initial_data(None, {}, observed, {}, ["history"], "{}", "{}", "{}", start)
+        self.history = pyabc.History(f"sqlite:///{db_path}", create=not resume)
+        if not resume:
+            self.history.store_initial_data(None, {}, observed, {}, ["history"], "{}", "{}", "{}", start)
 
     def __call__(self, g: Generation) -> None:
         pa = self.pyabc
