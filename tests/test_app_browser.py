@@ -328,6 +328,7 @@ def test_paths_outside_scenarios_are_refused(page, server):
         # the name as well as the reason: two names in a row share a reason, and a wait
         # that the last message already meets would let the next fill race its re-render
         msg.filter(has_text=f"refused: {name}: ").filter(has_text=why).wait_for()
+        assert msg.inner_text().startswith("refused")
     page.locator(".migsim-file-select .v-select__slot").click()
     options = page.locator(".menuable__content__active .v-list-item").all_inner_texts()
     page.keyboard.press("Escape")
