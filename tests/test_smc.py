@@ -11,19 +11,22 @@ TRUTH = np.array([0.5, -0.5, 0.0, 0.0])
 NOISE = np.array([0.1, 0.1, 50.0, 50.0])  # two parameters the data pin down, two they say nothing of
 
 
-def _run(seed=3, **kw):
-    rng = np.random.default_rng(99)  # the simulator's own noise: drawn in call order, so a run repeats
+def _toy():
+    """The problem as (simulate, distance). The simulator's own noise is drawn in call
+    order from a generator made afresh here, so a run repeats."""
+    rng = np.random.default_rng(99)
 
     def simulate(rows):
         return [{"x": np.asarray(z) + rng.normal(0.0, NOISE)} for z in rows]
 
-    def distance(s):
-        return float(np.sqrt(np.sum(((s["x"] - TRUTH) / NOISE) ** 2)))
+    return simulate, (lambda s: float(np.sqrt(np.sum(((s["x"] - TRUTH) / NOISE) ** 2))))
 
+
+def _run(seed=3, **kw):
     args = dict(population=60, keep_fraction=0.7, mcmc_steps=2, max_generations=12, max_seconds=120,
                 min_acceptance=0.0, seed=seed, log=lambda *a: None)
     args.update(kw)
-    return run_smc_mcmc(simulate, distance, len(TRUTH), **args)
+    return run_smc_mcmc(*_toy(), len(TRUTH), **args)
 
 
 def test_it_finds_what_the_data_say_and_only_that():
@@ -89,16 +92,6 @@ def test_simulations_come_back_in_order_wherever_they_run(where):
         finally:
             m.close()
     assert [o["x"] for o in out] == [i ** 2 for i in range(7)]
-
-
-def _toy(seed=3):
-    """The problem above as (simulate, distance), its noise restarting with each call."""
-    rng = np.random.default_rng(99)
-
-    def simulate(rows):
-        return [{"x": np.asarray(z) + rng.normal(0.0, NOISE)} for z in rows]
-
-    return simulate, (lambda s: float(np.sqrt(np.sum(((s["x"] - TRUTH) / NOISE) ** 2))))
 
 
 ARGS = dict(population=30, keep_fraction=0.5, mcmc_steps=2, max_seconds=120, min_acceptance=0.0, seed=3,
