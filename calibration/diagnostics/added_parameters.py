@@ -5,8 +5,9 @@ The shared machinery of the probes of a new mechanism (``held_on_the_way.py``,
 (written next to it for the run and removed after), and points are scored at the
 parameters in force, with levels and trends solved as in the estimation: the
 calibration's distance, the monthly Pearson, Panama's periods and the natural
-experiments' ratios. ``--months`` prints the monthly totals and the Venezuelans' for
-the first points given, against CBP's (for comparison only). Nothing is estimated here,
+experiments' ratios. ``--terms`` splits the distance into its weighted terms (which
+term prefers which point); ``--months`` prints the monthly totals and the Venezuelans'
+for the first points given, against CBP's (for comparison only). Nothing is estimated here,
 and no point it reports is written into any estimate.
 """
 
@@ -39,6 +40,7 @@ def probe(doc: str, tag: str, added: list[dict], off: dict[str, float | str], sc
     ap.add_argument("--point", action="append", default=[], help=f"name=value,... ({', '.join(off)}, others)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1000])
     ap.add_argument("--months", action="store_true")
+    ap.add_argument("--terms", action="store_true", help="print each weighted term of the distance")
     a = ap.parse_args()
     spec = yaml.safe_load(SPEC.read_text())
     spec["parameters"] += [p for p in added if p["name"] not in {q["name"] for q in spec["parameters"]}]
@@ -68,8 +70,11 @@ def probe(doc: str, tag: str, added: list[dict], off: dict[str, float | str], sc
                 ev = " ".join(f"{e.name.split()[0]}{'r' if 'rebound' in e.name else ''} {t.ratio(st['cells'], e):.3f}"
                               for e in t.events)
                 fam = t.families(st)
+                terms = " ".join(f"{k} {w * fam[k]:.3f}" for k, w in dist.weights.items())
                 print(f"seed {seed} {label}: distance {dist(st):.3f} cells {fam['cells']:.3f} Pearson {pm:.3f} "
                       f"| Darién {dar} | {ev}", flush=True)
+                if a.terms:
+                    print(f"    weighted terms: {terms}", flush=True)
                 if a.months and seed == a.seeds[0] and len(months) < 4:
                     s = pd.DataFrame(st["cells"] * t.weight, index=t.months, columns=CITIZENSHIPS)
                     months[label[:20]], months[label[:20] + " VEN"] = s.sum(axis=1), s["VENEZUELA"]
