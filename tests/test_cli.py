@@ -1,6 +1,9 @@
 """The command line end to end on a tiny scenario: the output contract."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pandas as pd
 
@@ -51,3 +54,16 @@ def test_schema_and_help(capsys):
         except SystemExit as e:
             assert e.code == 0
         assert "usage: migsim" in capsys.readouterr().out
+
+
+def test_the_command_line_keeps_blas_to_one_thread_unless_told():
+    """The model's solves are small: a second BLAS thread only spins beside the ABC's
+    worker processes. The command line sets one before numpy loads, and keeps a
+    setting the user made."""
+    probe = "import sim.cli, os; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['MKL_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "1"]
+    out = subprocess.run([sys.executable, "-c", probe], env={**env, "OPENBLAS_NUM_THREADS": "3"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["3", "1"]
