@@ -133,6 +133,21 @@ def test_darien_months_family_judges_the_timing_the_totals_cannot(tmp_path):
     assert fam1["darien_months"] > 0.05 and fam1["darien_total"] == fam0["darien_total"]
 
 
+def test_months_shape_judges_the_season_not_the_level(tmp_path):
+    """A uniform scale keeps the monthly totals' shape (0); the months reversed keep
+    every month's set of counts and the total, and the shape family sees it."""
+    m, _ = _model(tmp_path)
+    t = m.targets
+    obs = _observed_stats(t)
+    scaled = dict(obs, cells=obs["cells"] * 1.3)
+    reversed_ = dict(obs, cells=obs["cells"][::-1].copy())
+    fam0, fam_s, fam_r = t.families(obs), t.families(scaled), t.families(reversed_)
+    assert fam0["months_shape"] == pytest.approx(0.0, abs=1e-12)
+    assert fam_s["months_shape"] == pytest.approx(0.0, abs=1e-12) and fam_s["months"] > 0.2
+    assert fam_r["months_shape"] > 0.1
+    assert fam_r["cells"] > 0 and reversed_["cells"].sum() == pytest.approx(obs["cells"].sum())
+
+
 def test_levels_rescale_each_citizenship_to_its_total(tmp_path):
     m, _ = _model(tmp_path)
     t = m.targets

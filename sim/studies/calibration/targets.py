@@ -10,7 +10,8 @@ shared parameters (``solve_levels``, ``apply_levels``), and, with ``fit.solve_tr
 a change of its trend multiplies each month's counts by exp(trend change x years)
 (``LevelShift``). The distance is a weighted sum
 of families: month x citizenship cells (Flee's sum |sim - obs| / sum obs), monthly
-totals and event ratios on a log scale, Darién totals and nationalities.
+totals and event ratios on a log scale, the monthly totals' shape (1 - Pearson), Darién
+totals and nationalities.
 """
 
 from __future__ import annotations
@@ -308,6 +309,9 @@ class Targets:
         f = {"cells": rel_l1(s * w, o * w)}
         sm, om = (s * w).sum(axis=1), (o * w).sum(axis=1)
         f["months"] = float(np.mean([log_ratio(a, b) for a, b in zip(sm, om)]))
+        # the shape of the 24 months, which "months" judges only month by month: a season
+        # a month late costs each month ~10% there, and the Darién's terms can outweigh it
+        f["months_shape"] = 1.0 - pearson(sm, om)
         ev = [log_ratio(self.ratio(s, e), self.observed_ratio(e)) for e in self.events if e.name != self.masked_event]
         f["events"] = float(np.mean(ev)) if ev else 0.0
         tot, nat = [], []
