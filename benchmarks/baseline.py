@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def one(scenario: str, mode: str, split: bool) -> dict:
     """Run once in this process and report."""
     sys.path.insert(0, str(ROOT))
+    import sim.cli  # noqa: F401  as `migsim run`: one BLAS thread unless the environment says otherwise
     from sim.engine.model import RouteModel
     from sim.scenario import read_raw, validate_raw
     from sim.scenario.inputs import Inputs
