@@ -34,7 +34,7 @@ def probe(doc: str, tag: str, added: list[dict], off: dict[str, float | str], sc
     next to it for the run and removed after)."""
     from sim.citizenship import CITIZENSHIPS
     from sim.studies.calibration.simulate import CalibrationModel
-    from sim.studies.calibration.targets import FitDistance, pearson
+    from sim.studies.calibration.targets import FitDistance
 
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--point", action="append", default=[], help=f"name=value,... ({', '.join(off)}, others)")
@@ -65,15 +65,15 @@ def probe(doc: str, tag: str, added: list[dict], off: dict[str, float | str], sc
             t, dist = m.targets, FitDistance(m.targets)
             for label, change in points:
                 st = m({**base, **change})
-                pm = pearson((st["cells"] * t.weight).sum(axis=1), (t.cells * t.weight).sum(axis=1))
                 dar = " ".join(f"{t.darien_by_label(st, i).sum() / p.total - 1:+.3f}" for i, p in enumerate(t.darien))
                 ev = " ".join(f"{e.name.split()[0]}{'r' if 'rebound' in e.name else ''} {t.ratio(st['cells'], e):.3f}"
                               for e in t.events)
                 fam = t.families(st)
-                terms = " ".join(f"{k} {w * fam[k]:.3f}" for k, w in dist.weights.items())
+                pm = 1.0 - fam["months_shape"]  # the Pearson of the monthly totals
                 print(f"seed {seed} {label}: distance {dist(st):.3f} cells {fam['cells']:.3f} Pearson {pm:.3f} "
                       f"| Darién {dar} | {ev}", flush=True)
                 if a.terms:
+                    terms = " ".join(f"{k} {w * fam[k]:.3f}" for k, w in dist.weights.items())
                     print(f"    weighted terms: {terms}", flush=True)
                 if a.months and seed == a.seeds[0] and len(months) < 4:
                     s = pd.DataFrame(st["cells"] * t.weight, index=t.months, columns=CITIZENSHIPS)
