@@ -178,3 +178,45 @@ def test_resume_refuses_a_database_made_for_another_estimation(tmp_path):
     importance = SimpleNamespace(spec=SimpleNamespace(abc=SimpleNamespace(method="importance")), spec_path="c.yaml")
     with pytest.raises(InputError, match=r"c.yaml: abc.method: --resume needs method: mcmc"):
         abc.run_abc(importance, tmp_path, None, False, resume=True)
+
+
+def test_finishing_sweeps_undo_copies_at_the_last_threshold_without_lowering_it():
+    from sim.studies.calibration.smc import copies_ess
+
+    # a tight end (few moves accepted) leaves copies; the sweeps move only those
+    plain = _run(max_generations=40, min_acceptance=0.3, keep_fraction=0.3)
+    done = _run(max_generations=40, min_acceptance=0.3, keep_fraction=0.3, final_moves=30, final_ess=40)
+    before, after = done[-2], done[-1]
+    assert np.array_equal(before.z, plain[-1].z)  # the run itself is unchanged up to its stop
+    assert copies_ess(before.z) < 40 <= copies_ess(after.z)
+    assert after.epsilon == before.epsilon and np.all(after.distance <= after.epsilon + 1e-12)
+    # one of each set of copies stays where it was, and no distinct particle moves
+    _, first = np.unique(before.z, axis=0, return_index=True)
+    assert np.array_equal(after.z[first], before.z[first])
+    assert 0 < after.simulations <= 30 * (len(before.z) - len(first))
+    # the same number as the report's effective sample size
+    post = pd.DataFrame(after.z, columns=NAMES).assign(weight=1 / len(after.z))
+    assert copies_ess(after.z) == pytest.approx(abc.effective_sample_size(post))
+
+
+def test_finishing_sweeps_leave_a_distinct_population_alone_and_a_stored_one_can_be_finished(tmp_path):
+    gens = _run(max_generations=3, final_moves=5, final_ess=1.0)
+    assert len(gens) == 3  # nothing appended: the effective sample is already above 1
+    db, first = _stored(tmp_path)
+    start, more, h = _resume_finishing(db)
+    assert len(more) == 2 and h.max_t == 3 and more[1].epsilon == first[-1].epsilon
+
+
+def _resume_finishing(db):
+    import datetime as dt
+
+    import pyabc
+
+    from sim.studies.calibration.smc import HistoryWriter, stored_run
+
+    start = stored_run(pyabc.History(f"sqlite:///{db}", create=False), NAMES)
+    w = HistoryWriter(db, NAMES, {}, dt.datetime.now(), resume=True)
+    gens = run_smc_mcmc(*_toy(), len(NAMES), max_generations=3, on_generation=w, start=start, final_moves=5,
+                        final_ess=30.0, **ARGS)
+    w.done()
+    return start, gens, w.history

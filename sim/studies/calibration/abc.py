@@ -193,7 +193,8 @@ def run_abc_mcmc(model: CalibrationModel, out: Path, scheduler: str | None, quic
                      len(names), population=pop, keep_fraction=a.keep_fraction, mcmc_steps=a.mcmc_steps,
                      max_generations=gens, max_seconds=wall * 60.0, min_acceptance=a.min_acceptance,
                      min_epsilon=a.min_epsilon, seed=a.seed, on_generation=writer,
-                     max_simulations=None if quick else a.max_simulations, log=log, start=start)
+                     max_simulations=None if quick else a.max_simulations, log=log, start=start,
+                     final_moves=a.final_moves, final_ess=spec.acceptance.min_ess)
         writer.done()
     finally:
         sims.close()

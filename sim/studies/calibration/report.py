@@ -249,7 +249,10 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
     a = spec.abc
     method = (f"ABC-SMC with MCMC moves (Drovandi & Pettitt 2011: each generation keeps {a.keep_fraction:.0%} "
               f"of the particles, copies them into the dropped places and moves each {a.mcmc_steps} times by "
-              f"Metropolis-Hastings; equal weights; sim/studies/calibration/smc.py; seed {a.seed})"
+              f"Metropolis-Hastings; equal weights"
+              + (f"; up to {a.final_moves} finishing sweeps that move copies at the last threshold"
+                 if a.final_moves else "")
+              + f"; sim/studies/calibration/smc.py; seed {a.seed})"
               if a.method == "mcmc" else "ABC-SMC with importance weights (pyabc)")
     add(f"- {method}: {len(spec.parameters)} parameters, population "
         f"{int(pops['particles'].iloc[-1]) if len(pops) else '?'}, {history.max_t + 1} generations, "

@@ -142,6 +142,9 @@ class ABC(Strict):
     mcmc_steps: Annotated[int, Field(ge=1)] = Field(2, description="mcmc: moves per particle and generation")
     min_acceptance: Annotated[float, Field(ge=0, lt=1)] = Field(
         0.1, description="mcmc: stop when fewer moves than this are accepted (the threshold is then too tight)")
+    final_moves: Annotated[int, Field(ge=0)] = Field(
+        0, description="mcmc: when the run stops (not on its budget), up to this many sweeps at its last threshold "
+        "that move only copies, until the effective sample size reaches acceptance.min_ess")
     seed: Annotated[int, Field(ge=0)] = Field(0, description="mcmc: seed of every draw of the sampler")
     proposal_scaling: Annotated[float, Field(gt=0)] = Field(
         2.0, description="importance: covariance of the Gaussian proposal = this x the weighted population's")
