@@ -163,7 +163,7 @@ def run_smc_mcmc(simulate: Callable[[Sequence[np.ndarray]], list[dict]], distanc
     if final_moves and not out_of_budget():
         last = gens[-1]
         if np.isfinite(last.epsilon) and copies_ess(last.z) < final_ess:
-            g = _finish(simulate, distance, last, rng, final_moves, final_ess, out_of_budget)
+            g = _finish(simulate, distance, last, rng, final_moves, final_ess, out_of_budget, log)
             gens.append(g)
             if on_generation:
                 on_generation(g)
@@ -174,7 +174,7 @@ def run_smc_mcmc(simulate: Callable[[Sequence[np.ndarray]], list[dict]], distanc
 
 
 def _finish(simulate, distance, last: Generation, rng: np.random.Generator, sweeps: int, target: float,
-            out_of_budget: Callable[[], bool]) -> Generation:
+            out_of_budget: Callable[[], bool], log: Callable[[str], None] = print) -> Generation:
     """Up to ``sweeps`` Metropolis-Hastings moves of the copies in ``last`` at its own
     threshold (one of each set of identical particles stays), stopping once the
     effective sample size reaches ``target``."""
@@ -182,9 +182,11 @@ def _finish(simulate, distance, last: Generation, rng: np.random.Generator, swee
     n, dim = z.shape
     eps = last.epsilon
     sims, accepted, proposed = 0, 0, 0
-    for _ in range(sweeps):
+    for k in range(sweeps):
         if copies_ess(z) >= target or out_of_budget():
             break
+        if k:
+            log(f"ABC-SMC-MCMC finishing sweep {k}: effective sample {copies_ess(z):.1f}, {sims} simulations")
         uniq, first, inverse = np.unique(z, axis=0, return_index=True, return_inverse=True)
         movers = np.flatnonzero(first[np.ravel(inverse)] != np.arange(n))
         base = uniq if len(uniq) > dim else z
