@@ -220,3 +220,18 @@ def _resume_finishing(db):
                         final_ess=30.0, **ARGS)
     w.done()
     return start, gens, w.history
+
+
+def test_finishing_steps_shrink_where_long_moves_are_never_accepted():
+    from sim.studies.calibration.smc import Generation, _finish, copies_ess
+
+    # 30 copies at the mode among 6 distinct particles spread wide (the covariance the
+    # steps take); only a simulation within 0.3 of the mode is within the threshold
+    z = np.vstack([np.zeros((30, 2)), [[2, 0], [-2, 0], [0, 2], [0, -2], [1.5, 1.5], [-1.5, -1.5]]])
+    last = Generation(z, [{"x": r} for r in z], np.zeros(len(z)), 0.3, 0)
+    lines = []
+    g = _finish(lambda rows: [{"x": np.asarray(r)} for r in rows], lambda s: float(np.linalg.norm(s["x"])), last,
+                np.random.default_rng(1), 40, 20.0, lambda: False, lines.append)
+    steps = [float(line.rsplit("x", 1)[1]) for line in lines]
+    assert steps[0] < 1.0 and steps == sorted(steps, reverse=True)  # shrunk after the first sweep, never grown
+    assert copies_ess(g.z) >= 20.0 and np.all(g.distance <= 0.3)
