@@ -136,17 +136,8 @@ def run_smc_mcmc(simulate: Callable[[Sequence[np.ndarray]], list[dict]], distanc
         for _ in range(mcmc_steps):
             if out_of_budget():
                 break
-            prop = z + rng.standard_normal((population, dim)) @ chol.T
-            u = rng.uniform(size=population)
-            live = np.flatnonzero(np.log(u) < _log_prior(prop) - _log_prior(z))  # early rejection
-            proposed += population
-            new = list(simulate([prop[i] for i in live])) if len(live) else []
-            sims += len(live)
-            for i, s in zip(live, new):
-                di = float(distance(s))
-                if np.isfinite(di) and di <= eps:
-                    z[i], d[i], stats[i] = prop[i], di, s
-                    accepted += 1
+            n_sims, n_acc = _move(simulate, distance, z, d, stats, np.arange(population), chol, eps, rng)
+            proposed, sims, accepted = proposed + population, sims + n_sims, accepted + n_acc
         total += sims
         rate = accepted / proposed if proposed else 0.0
         gens.append(Generation(z, stats, d, eps, sims, rate))
@@ -200,23 +191,30 @@ def _finish(simulate, distance, last: Generation, rng: np.random.Generator, swee
         base = uniq if len(uniq) > dim else z
         cov = np.atleast_2d(np.cov(base.T)) + 1e-9 * np.eye(dim)
         chol = np.linalg.cholesky(cov * (2.38 ** 2 / dim)) * step
-        prop = z[movers] + rng.standard_normal((len(movers), dim)) @ chol.T
-        u = rng.uniform(size=len(movers))
-        ok = np.log(u) < _log_prior(prop) - _log_prior(z[movers])
-        proposed += len(movers)
-        live = movers[ok]
-        new = list(simulate(list(prop[ok]))) if len(live) else []
-        sims += len(live)
-        moved = 0
-        for i, p, s in zip(live, prop[ok], new):
-            di = float(distance(s))
-            if np.isfinite(di) and di <= eps:
-                z[i], d[i], stats[i] = p, di, s
-                moved += 1
-        accepted += moved
+        n_sims, moved = _move(simulate, distance, z, d, stats, movers, chol, eps, rng)
+        proposed, sims, accepted = proposed + len(movers), sims + n_sims, accepted + moved
         if moved < 0.05 * len(movers):
             step = max(0.1, step * 0.6)
     return Generation(z, stats, d, eps, sims, accepted / proposed if proposed else 0.0)
+
+
+def _move(simulate, distance, z: np.ndarray, d: np.ndarray, stats: list, rows: np.ndarray, chol: np.ndarray,
+          eps: float, rng: np.random.Generator) -> tuple[int, int]:
+    """One Metropolis-Hastings move of the particles ``rows``, in place: a random walk
+    with Cholesky factor ``chol``, rejected early if the prior ratio says so (before any
+    simulation), accepted if the new simulation is within ``eps``. Returns the number of
+    simulations and of accepted moves."""
+    prop = z[rows] + rng.standard_normal((len(rows), z.shape[1])) @ chol.T
+    u = rng.uniform(size=len(rows))
+    ok = np.log(u) < _log_prior(prop) - _log_prior(z[rows])  # early rejection
+    new = list(simulate(list(prop[ok]))) if ok.any() else []
+    accepted = 0
+    for i, p, s in zip(rows[ok], prop[ok], new):
+        di = float(distance(s))
+        if np.isfinite(di) and di <= eps:
+            z[i], d[i], stats[i] = p, di, s
+            accepted += 1
+    return int(ok.sum()), accepted
 
 
 def copies_ess(z: np.ndarray) -> float:
