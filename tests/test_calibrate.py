@@ -376,6 +376,34 @@ def test_cli_subcommand():
     assert a.quick and a.no_mask and a.scheduler == "tcp://127.0.0.1:8786" and a.func is command.handler
 
 
+
+def test_the_command_flushes_its_progress_lines(monkeypatch):
+    """An estimation's output usually goes to a file; its progress must reach it as it goes."""
+    import io
+
+    class Out(io.StringIO):
+        flushed = 0
+
+        def flush(self):
+            Out.flushed += 1
+
+    seen = {}
+
+    def fake(spec, log, **kw):
+        out = Out()
+        monkeypatch.setattr("sys.stdout", out)
+        log("generation 1")
+        seen["text"], seen["flushed"] = out.getvalue(), Out.flushed
+        monkeypatch.undo()
+        return {"params": "p", "report": "r", "posterior": "q", "criteria": [], "simulations": 0, "total_seconds": 0}
+
+    monkeypatch.setattr(command, "calibrate", fake)
+    args = argparse.Namespace(spec="x.yaml", out=None, scheduler=None, quick=True, report_only=False, max_minutes=None,
+                              no_mask=True, resume=False)
+    assert command.handler(args) == 0
+    assert seen == {"text": "generation 1\n", "flushed": 1}
+
+
 # ---------------------------------------------------------------- end to end
 @pytest.mark.parametrize("method", ["mcmc", "importance"])
 def test_quick_smoke_run(tmp_path, method):

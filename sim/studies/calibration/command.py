@@ -188,10 +188,16 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
     return summary
 
 
+def _progress(message: str) -> None:
+    """A progress line, flushed: an estimation runs for an hour or more, usually with its
+    output sent to a file (``nohup ... > log``), where unflushed lines appear only at the end."""
+    print(message, flush=True)
+
+
 def handler(args) -> int:
     s = calibrate(args.spec, out=args.out, scheduler=args.scheduler, quick=args.quick,
                   report_only=args.report_only, max_minutes=args.max_minutes, masked=not args.no_mask,
-                  resume=args.resume)
+                  resume=args.resume, log=_progress)
     ok = sum(c["ok"] for c in s["criteria"])
     print(f"wrote {s['params']}, {s['report']}, {s['posterior']}")
     print(f"estimate: {ok}/{len(s['criteria'])} criteria met; {s['simulations']} simulations, {s['total_seconds']:.0f} s")
