@@ -171,11 +171,11 @@ def _finish(simulate, distance, last: Generation, rng: np.random.Generator, swee
     effective sample size reaches ``target``.
 
     The step shrinks (x0.6, to a tenth at most) after a sweep that accepts fewer than 5%
-    of its moves: copies sit where a simulation rarely falls within the threshold - in
-    the FY2022-FY2023 estimate's finish 1.4% of their full-length moves were accepted,
-    against 8.3% of the last generation's - and a shorter step from there is accepted
-    more often. Each sweep's kernel still leaves the target invariant; its step depends
-    only on earlier sweeps' acceptances."""
+    of its moves: copies can sit where a long step rarely lands within the threshold,
+    and a shorter one is accepted more often. (The 1.4% that prompted it, in the first
+    finish of the FY2022-FY2023 estimate, came from a resumed run simulating a changed
+    model: calibration/diagnostics/README.md.) Each sweep's kernel still leaves the
+    target invariant; its step depends only on earlier sweeps' acceptances."""
     z, d, stats = last.z.copy(), last.distance.copy(), list(last.stats)
     n, dim = z.shape
     eps = last.epsilon
