@@ -376,7 +376,6 @@ def test_cli_subcommand():
     assert a.quick and a.no_mask and a.scheduler == "tcp://127.0.0.1:8786" and a.func is command.handler
 
 
-
 def test_the_command_flushes_its_progress_lines(monkeypatch):
     """An estimation's output usually goes to a file; its progress must reach it as it goes."""
     import io

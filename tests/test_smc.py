@@ -111,7 +111,7 @@ def _stored(tmp_path, generations=3):
     return db, gens
 
 
-def _resume(db, generations):
+def _resume(db, generations, **kw):
     import datetime as dt
 
     import pyabc
@@ -120,7 +120,8 @@ def _resume(db, generations):
 
     start = stored_run(pyabc.History(f"sqlite:///{db}", create=False), NAMES)
     w = HistoryWriter(db, NAMES, {}, dt.datetime.now(), resume=True)
-    gens = run_smc_mcmc(*_toy(), len(NAMES), max_generations=generations, on_generation=w, start=start, **ARGS)
+    gens = run_smc_mcmc(*_toy(), len(NAMES), max_generations=generations, on_generation=w, start=start, **ARGS,
+                        **kw)
     w.done()
     return start, gens, w.history
 
@@ -203,23 +204,8 @@ def test_finishing_sweeps_leave_a_distinct_population_alone_and_a_stored_one_can
     gens = _run(max_generations=3, final_moves=5, final_ess=1.0)
     assert len(gens) == 3  # nothing appended: the effective sample is already above 1
     db, first = _stored(tmp_path)
-    start, more, h = _resume_finishing(db)
+    start, more, h = _resume(db, 3, final_moves=5, final_ess=30.0)
     assert len(more) == 2 and h.max_t == 3 and more[1].epsilon == first[-1].epsilon
-
-
-def _resume_finishing(db):
-    import datetime as dt
-
-    import pyabc
-
-    from sim.studies.calibration.smc import HistoryWriter, stored_run
-
-    start = stored_run(pyabc.History(f"sqlite:///{db}", create=False), NAMES)
-    w = HistoryWriter(db, NAMES, {}, dt.datetime.now(), resume=True)
-    gens = run_smc_mcmc(*_toy(), len(NAMES), max_generations=3, on_generation=w, start=start, final_moves=5,
-                        final_ess=30.0, **ARGS)
-    w.done()
-    return start, gens, w.history
 
 
 def test_finishing_steps_shrink_where_long_moves_are_never_accepted():
