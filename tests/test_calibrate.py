@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sim.citizenship import CODE
 from sim.cli import main
 from sim.errors import InputError
-from sim.studies.calibration import abc, checks, command, simulate, targets
+from sim.studies.calibration import abc, base, checks, command, simulate, targets
 from sim.studies.calibration import spec as cspec
 
 pytest.importorskip("pyabc")
@@ -430,6 +430,68 @@ def test_quick_smoke_run(tmp_path, method):
     from sim.scenario.files import merge, read_raw, validate_raw
 
     validate_raw(merge(read_raw(tmp_path / "tiny.yaml"), frag), path)
+
+
+def _stored_particles(db: Path, names: list[str]):
+    import pyabc
+
+    from sim.studies.calibration.smc import stored_run
+
+    return stored_run(pyabc.History(f"sqlite:///{db}", create=False), names).last
+
+
+def _distance_again(path: Path, names: list[str], z: np.ndarray) -> float:
+    """A stored particle simulated again at its own parameters, as a fresh process would
+    (the cache holds one base per calibration file and process)."""
+    simulate._CACHE.clear()
+    model = simulate.CalibrationModel(path)
+    return targets.FitDistance(model.targets)(simulate.LatentModel(model)(dict(zip(names, z))))
+
+
+def test_a_resumed_run_simulates_on_the_base_it_started_from(tmp_path):
+    """Every full run rewrites the parameter file its scenario extends; a run carried on
+    later must simulate on the file as it was when it started, or its stored particles
+    are no longer at their stored distances."""
+    spec = tiny_spec(tmp_path, abc={"processes": 1, "population_size": 4, "max_generations": 1},
+                     outputs={"params": "tiny_params.yaml", "posterior": "tiny_posterior.parquet"},
+                     verify={"level_iterations": 1, "seeds": [1], "counterfactual_scale": 1.0, "predictive_draws": 0})
+    write_yaml(tmp_path / "tiny.yaml", {**tiny_scenario(tmp_path), "extends": "tiny_params.yaml"})
+    params = write_yaml(tmp_path / "tiny_params.yaml", {"behaviour": {"response": {"release_weight": 1.0}},
+                                                       "route_choice": {"days_weight": 0.5}})
+    started = params.read_bytes()
+    path, out, names = write_yaml(tmp_path / "cal.yaml", spec), tmp_path / "out", ["release_weight", "days_weight"]
+    logs: list[str] = []
+    command.calibrate(path, out=out, masked=False, log=logs.append)
+    assert params.read_bytes() != started  # the run ended by writing its estimate over its base
+    last = _stored_particles(out / "abc.db", names)
+    i = int(np.argmin(last.distance))
+    assert _distance_again(path, names, last.z[i]) != pytest.approx(last.distance[i])  # the fault, shown
+
+    simulate._CACHE.clear()
+    command.calibrate(write_yaml(path, {**spec, "abc": {**spec["abc"], "max_generations": 2}}), out=out, masked=False,
+                      resume=True, log=logs.append)
+    assert any("put back as it was when the run" in m for m in logs)
+    resumed = _stored_particles(out / "abc.db", names)
+    assert params.read_bytes() != started and (out / base.BASE_NAME).read_bytes() == started
+    # the resumed generation's particles were judged on the run's own base: with it put back, each one
+    # re-simulates to its stored distance
+    params.write_bytes(started)
+    for z, d in zip(resumed.z, resumed.distance):
+        assert _distance_again(path, names, z) == pytest.approx(d)
+
+
+def test_a_quick_run_refuses_to_carry_on_over_a_changed_base(tmp_path, capsys):
+    path = write_yaml(tmp_path / "cal.yaml", tiny_spec(tmp_path, outputs={"params": "tiny_params.yaml"}))
+    write_yaml(tmp_path / "tiny.yaml", {**tiny_scenario(tmp_path), "extends": "tiny_params.yaml"})
+    params = write_yaml(tmp_path / "tiny_params.yaml", {"route_choice": {"days_weight": 0.5}})
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "abc.db").write_bytes(b"")  # a run to carry on
+    (out / base.BASE_NAME).write_text("route_choice: {days_weight: 0.2}\n")
+    assert main(["calibrate", str(path), "--quick", "--resume", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"migsim: error: {params}: changed since the quick run in {out} started") and "\n" not in err
+    assert params.read_text() == "route_choice:\n  days_weight: 0.5\n"  # left as it was
 
 
 def test_project_calibration_file_is_valid():

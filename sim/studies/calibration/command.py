@@ -20,6 +20,7 @@ import numpy as np
 
 from sim.studies.calibration.abc import (effective_sample_size, load_history, point_estimates, posterior_frame, run_abc,
                                         weighted_quantile)
+from sim.studies.calibration.base import keep_base
 from sim.studies.calibration.checks import criteria
 from sim.studies.calibration.levels import refine_levels
 from sim.studies.calibration.outputs import draws_table, write_params
@@ -127,6 +128,7 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
     out.mkdir(parents=True, exist_ok=True)
     q = spec.quick
     scale = q.scale if quick else spec.simulation.scale
+    keep_base(base / spec.outputs.params, out, (resume or report_only) and (out / "abc.db").is_file(), quick, log)
     model = CalibrationModel(spec_path, scale=scale)
     check_spec_against_scenario(model)
     dest = out if quick else base  # a quick run never overwrites the committed estimate
