@@ -480,6 +480,26 @@ def test_a_resumed_run_simulates_on_the_base_it_started_from(tmp_path):
         assert _distance_again(path, names, z) == pytest.approx(d)
 
 
+def test_the_base_is_copied_at_a_start_put_back_on_carrying_on_and_left_when_unknown(tmp_path):
+    params, out, logs = tmp_path / "p.yaml", tmp_path / "out", []
+    out.mkdir()
+    base.keep_base(params, out, carry_on=False, quick=False, log=logs.append)
+    assert not (out / base.BASE_NAME).exists()  # no estimate to extend yet: nothing to keep
+    params.write_text("a: 1\n")
+    base.keep_base(params, out, carry_on=False, quick=False, log=logs.append)
+    assert (out / base.BASE_NAME).read_text() == "a: 1\n" and not logs
+    params.write_text("a: 2\n")  # the run's end wrote its estimate
+    base.keep_base(params, out, carry_on=False, quick=False, log=logs.append)  # a new run starts from it
+    assert (out / base.BASE_NAME).read_text() == "a: 2\n"
+    params.write_text("a: 3\n")
+    base.keep_base(params, out, carry_on=True, quick=False, log=logs.append)
+    assert params.read_text() == "a: 2\n" and "put back" in logs[-1]
+    (out / base.BASE_NAME).unlink()  # a run stored before copies were kept: carried on over the file as it is
+    base.keep_base(params, out, carry_on=True, quick=False, log=logs.append)
+    assert params.read_text() == "a: 2\n" and "absent" in logs[-1] and (out / base.BASE_NAME).read_text() == "a: 2\n"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
 def test_a_quick_run_refuses_to_carry_on_over_a_changed_base(tmp_path, capsys):
     path = write_yaml(tmp_path / "cal.yaml", tiny_spec(tmp_path, outputs={"params": "tiny_params.yaml"}))
     write_yaml(tmp_path / "tiny.yaml", {**tiny_scenario(tmp_path), "extends": "tiny_params.yaml"})
