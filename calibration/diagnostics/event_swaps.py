@@ -1,0 +1,73 @@
+"""The natural experiments' ratios of the parameter file in force, with some estimated
+parameters set to other values: which parameters an event's ratio hangs on.
+
+Why: two estimations can meet the same number of criteria with different misses (one the
+E1 rebound over the Darién, the other the Darién's 2023 total); setting a group of one
+estimate's parameters to the other's values shows which group moves which event. The
+levels stay as the file has them: a ratio (after / before, one citizenship's months) is
+little moved by its level, and re-solving them for every group would cost far more.
+Nothing is written.
+
+    PYTHONPATH=. python calibration/diagnostics/event_swaps.py \
+        --swap "route weights: route_days_weight=0.133 route_risk_weight=95.2" \
+        [--seeds 1 2] [--scale 0.2] [--processes 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+
+def parse_swap(text: str) -> tuple[str, dict[str, float]]:
+    """``"label: name=value name=value"`` -> (label, {name: value})."""
+    label, _, pairs = text.partition(":")
+    values = {}
+    for pair in pairs.split():
+        name, _, value = pair.partition("=")
+        values[name] = float(value)
+    return label.strip(), values
+
+
+def ratios(spec: str, values: dict[str, float], seeds: list[int], scale: float) -> dict[str, float]:
+    from sim.studies.calibration.simulate import CalibrationModel
+
+    m = CalibrationModel(spec)
+    runs = m.simulate({**m.params_in_force(), **values}, seeds=seeds, scale=scale)
+    cells = np.mean([r["cells"] for r in runs], axis=0)
+    return {e.name: m.targets.ratio(cells, e) for e in m.spec.events}
+
+
+def main() -> int:
+    import sys
+
+    from sim.studies.calibration.simulate import CalibrationModel
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spec", default="calibration/fy2022_fy2023.yaml")
+    ap.add_argument("--swap", action="append", default=[], help='"label: name=value ..." (repeatable)')
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--scale", type=float, default=0.2)
+    ap.add_argument("--processes", type=int, default=2)
+    args = ap.parse_args()
+    groups = [("as in force", {})] + [parse_swap(s) for s in args.swap]
+    m = CalibrationModel(args.spec)
+    unknown = {n for _, v in groups for n in v} - {p.name for p in m.spec.parameters}
+    if unknown:
+        print(f"{args.spec}: parameters: not estimated: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    observed = {e.name: m.targets.observed_ratio(e) for e in m.spec.events}
+    with ProcessPoolExecutor(args.processes) as ex:
+        futures = [ex.submit(ratios, args.spec, v, args.seeds, args.scale) for _, v in groups]
+        for (label, values), f in zip(groups, futures):
+            r = f.result()
+            print(f"{label} {values or ''}")
+            for name, obs in observed.items():
+                print(f"  {name}: {r[name]:.3f} (observed {obs:.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
