@@ -6,7 +6,7 @@ every full estimation rewrites that file when it ends. A run carried on later (`
 or reported again (``--report-only``) must simulate on the file as it was when the run
 started; otherwise its particles are judged on another model than the one their stored
 distances and thresholds came from. Measured before this module: the most-copied particle
-of a 34-generation run (stored distance 1.633, threshold 1.635) re-simulated at 1.656 on
+of a 34-generation run (stored distance 1.6305, threshold 1.635) re-simulated at 1.656 on
 the file that run had rewritten, and a finish of that run accepted none of 265 moves.
 
 A fresh run copies the file into its output folder; a run carried on puts the copy back
