@@ -16,7 +16,6 @@ Nothing is written.
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -31,19 +30,10 @@ def parse_swap(text: str) -> tuple[str, dict[str, float]]:
     return label.strip(), values
 
 
-def ratios(spec: str, values: dict[str, float], seeds: list[int], scale: float) -> dict[str, float]:
-    from sim.studies.calibration.simulate import CalibrationModel
-
-    m = CalibrationModel(spec)
-    runs = m.simulate({**m.params_in_force(), **values}, seeds=seeds, scale=scale)
-    cells = np.mean([r["cells"] for r in runs], axis=0)
-    return {e.name: m.targets.ratio(cells, e) for e in m.spec.events}
-
-
 def main() -> int:
     import sys
 
-    from sim.studies.calibration.simulate import CalibrationModel
+    from sim.studies.calibration.simulate import CalibrationModel, simulate_many
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spec", default="calibration/fy2022_fy2023.yaml")
@@ -58,14 +48,15 @@ def main() -> int:
     if unknown:
         print(f"{args.spec}: parameters: not estimated: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
-    observed = {e.name: m.targets.observed_ratio(e) for e in m.spec.events}
-    with ProcessPoolExecutor(args.processes) as ex:
-        futures = [ex.submit(ratios, args.spec, v, args.seeds, args.scale) for _, v in groups]
-        for (label, values), f in zip(groups, futures):
-            r = f.result()
-            print(f"{label} {values or ''}")
-            for name, obs in observed.items():
-                print(f"  {name}: {r[name]:.3f} (observed {obs:.3f})")
+    params = m.params_in_force()
+    jobs = [({**params, **values}, None, seed, args.scale, ()) for _, values in groups for seed in args.seeds]
+    runs = simulate_many(m.spec_path, jobs, args.processes)  # levels None: the file's own
+    k = len(args.seeds)
+    for g, (label, values) in enumerate(groups):
+        cells = np.mean([r["cells"] for r in runs[g * k:(g + 1) * k]], axis=0)
+        print(f"{label} {values or ''}")
+        for e in m.spec.events:
+            print(f"  {e.name}: {m.targets.ratio(cells, e):.3f} (observed {m.targets.observed_ratio(e):.3f})")
     return 0
 
 
