@@ -287,6 +287,51 @@ def test_saving_for_a_fare_keeps_the_preferred_way_when_waiting_costs_nothing(tm
     assert poor_d + 0.03 < save_d < rich_d - 0.03, (poor_d, save_d, rich_d)
 
 
+# ---- a day on the way weighs by a citizenship's cash (route_choice.time_value_elasticity) ----
+def _two_cash_laws(tmp_path, name, elasticity):
+    """Venezuelans (median USD 5,000) and Mexicans (USD 20,000) set out from the same origin;
+    both can pay every fare, so cash binds no choice and only the weight of a day differs."""
+    sc = tiny_scenario(tmp_path / name)
+    sc["departures"]["by_citizenship"] = {
+        "VENEZUELA": {"level": 150.0, "origins": {"o_a": 1.0}, "money": {"median_usd": 5000, "sigma": 0.1}},
+        "MEXICO": {"level": 150.0, "origins": {"o_a": 1.0}, "money": {"median_usd": 20000, "sigma": 0.1}}}
+    sc["route_choice"] = {"days_weight": 0.3, "time_value_elasticity": elasticity,
+                          "time_value_reference_usd": 5000}
+    return RouteModel(Inputs.load(write_yaml(tmp_path / name / "s.yaml", sc)), 1)
+
+
+def test_a_day_weighs_more_for_a_richer_citizenship(tmp_path):
+    """With time valued by cash (elasticity 1), the Mexicans' day weighs 0.3 x 20000/5000 =
+    1.2 and the Venezuelans' 0.3: at the fork the fast dear boat (1 day, USD 400) against
+    the slow foot leg (3.5 days, USD 200) gains exactly (1.2 - 0.3) x their difference in
+    days in the Mexicans' log odds, and more of them take it. At elasticity 0 both weigh a
+    day alike: the same odds."""
+    from sim.citizenship import CODE
+    flat, rich = _two_cash_laws(tmp_path, "flat", 0.0), _two_cash_laws(tmp_path, "rich", 1.0)
+    for m in (flat, rich):
+        net = m.network
+        fork = net.index["n_fork"]
+        boat = next(e for e in net.out_edges[fork] if net.ids[net.dst[e]] == "n_detour")
+        foot = next(e for e in net.out_edges[fork] if net.ids[net.dst[e]] == "n_jungle_exit")
+        days = m.router.leg_days()
+        w = m.router.weights
+        odds = {c: np.log(w[CODE[c], boat] / w[CODE[c], foot]) for c in ("VENEZUELA", "MEXICO")}
+        gap = odds["MEXICO"] - odds["VENEZUELA"]
+        expected = (1.2 - 0.3) * (days[foot] - days[boat]) if m is rich else 0.0
+        assert gap == pytest.approx(expected, abs=1e-9), (gap, expected)
+    assert rich.router.day_weight[CODE["VENEZUELA"], 0] == pytest.approx(0.3)
+
+    def boat_share(m):
+        f = m.run().leg_flows().query("`from` == 'n_fork'")
+        f = f.groupby(["nationality", "to"])["persons"].sum()
+        return {c: f[c].get("n_detour", 0) / f[c].sum() for c in ("VENEZUELA", "MEXICO")}
+
+    s_flat, s_rich = boat_share(flat), boat_share(rich)
+    assert abs(s_flat["MEXICO"] - s_flat["VENEZUELA"]) < 0.08, s_flat
+    assert s_rich["MEXICO"] > s_rich["VENEZUELA"] + 0.15, s_rich
+    assert rich.people_ledger()["balanced"]
+
+
 def test_a_saving_party_stays_until_it_has_earned_the_fare(tmp_path):
     """Who picks a leg it cannot pay for stays where it is (the fork, or its origin) for the
     days its shortfall takes to earn (hazards.earn_usd_per_day), then sets out on that leg

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.citizenship import CITIZENSHIPS
+from sim.engine.routing import day_weights
 
 UPDATE_EVERY_DAYS = 7  # the values reach route choice once a week, with route familiarity
 
@@ -43,6 +44,7 @@ class Crossing:
         self.recent = np.zeros((len(CITIZENSHIPS), len(self.areas)))
         self._keep = float(np.exp(-1.0 / spec.follow_window_days))
         self.queue_days = np.zeros(len(self.areas))
+        self._day_weight = day_weights(model.spec)  # a day of queue weighs as a day on the way
         self._last: np.ndarray | None = None
 
     def update(self, t: int) -> bool:
@@ -86,6 +88,6 @@ class Crossing:
         cost = -(self.alpha[None, :] + self.follow_term())
         if self.is_port.any():
             adv = m.border.expected_release(port=True) - m.border.expected_release(port=False)
-            wait = m.spec.route_choice.days_weight * self.queue_days[self.is_port]
-            cost[:, self.is_port] += -self.spec.port_weight * adv[:, None] + wait[None, :]
+            wait = self._day_weight * self.queue_days[self.is_port][None, :]
+            cost[:, self.is_port] += -self.spec.port_weight * adv[:, None] + wait
         return cost

@@ -17,6 +17,20 @@ ROUTE = name_id("route")
 MAX_WAIT = 365.0  # days: the wait counted at a place nobody leaves (move chance 0)
 
 
+def day_weights(spec) -> np.ndarray:
+    """The weight of a day on the way for each citizenship, a column (citizenships x 1; one
+    row when every citizenship weighs a day alike): ``route_choice.days_weight`` x (its
+    median cash / the reference) ** ``time_value_elasticity``. Why by cash: a day away costs
+    more to who earns and holds more, so the same fare that buys Cubans out of weeks on the
+    way is not worth paying to Venezuelans with a third of their cash; one shared weight
+    cannot make both choices (calibration/diagnostics/README.md)."""
+    rc = spec.route_choice
+    if not rc.time_value_elasticity or not rc.days_weight:
+        return np.full((1, 1), rc.days_weight)
+    cash = np.array([spec.departures.cash_median(c) for c in CITIZENSHIPS])
+    return (rc.days_weight * (cash / rc.time_value_reference_usd) ** rc.time_value_elasticity)[:, None]
+
+
 def expected_wait(move_chance: np.ndarray) -> np.ndarray:
     """Days a party expects to wait at a place with a daily chance p of moving on,
     (1 - p)/p (geometric), at most ``MAX_WAIT``."""
@@ -41,7 +55,8 @@ class Router:
         # of travel; without earnings no fare can be saved for
         earn = sc.hazards.earn_usd_per_day
         self.save_for_fare = bool(sc.route_choice.save_for_fare and earn > 0)
-        self._earn, self._day_weight = earn, sc.route_choice.days_weight
+        self._earn = earn
+        self.day_weight = day_weights(sc)  # citizenships (or 1) x 1
         self._penalties: dict[str, np.ndarray] = {}
         self.penalty = np.ones(net.n_nodes)
         # padded out-edges per node for vectorised choice
@@ -139,18 +154,18 @@ class Router:
     def leg_costs(self, known: bool = False) -> np.ndarray:
         """Each leg's own generalised cost, (1 or citizenships) x edges: a*km/1000 +
         b*fare/1000 + c*death risk + d*days, plus each citizenship's unfamiliarity
-        (none with ``known``). The
+        (none with ``known``); d is the citizenship's (``day_weights``). The
         days are the leg's travel days and, with ``route_choice.count_waits``, the wait
         expected at the place it leads to ((1 - p)/p days for a daily chance p of moving
         on): a way through Necocli and Tapachula takes longer than its buses and boats."""
         m = self.model
         net, rc = m.network, m.spec.route_choice
         risk = 1.0 - (1.0 - np.clip(self.hazard, 0, 1)) ** net.days
-        leg = rc.km_weight * net.km / 1000.0 + rc.cost_weight * net.cost / 1000.0 + rc.risk_weight * risk
+        leg = (rc.km_weight * net.km / 1000.0 + rc.cost_weight * net.cost / 1000.0 + rc.risk_weight * risk)[None, :]
         if rc.days_weight:
-            leg = leg + rc.days_weight * self.leg_days()
+            leg = leg + self.day_weight * self.leg_days()[None, :]
         extra = None if known else m.behaviour.unfamiliarity_cost()
-        return leg[None, :] if extra is None else leg[None, :] + extra
+        return leg if extra is None else leg + extra
 
     def leg_days(self) -> np.ndarray:
         """Days of each leg as a traveller counts them: travel days plus, with
@@ -350,7 +365,8 @@ class Router:
         cit = g.cit[rows]
         w = self._padded.take(cit.astype(np.int64)[:, None] * (net.n_edges + 1) + out)
         if self.save_for_fare:
-            w *= np.exp(-self._day_weight * self._days_to_save(g.money[rows][:, None], self._cost_out.take(out)))
+            dw = self.day_weight[cit.astype(np.int64) if len(self.day_weight) > 1 else 0]
+            w *= np.exp(-dw * self._days_to_save(g.money[rows][:, None], self._cost_out.take(out)))
         else:
             w *= g.money[rows][:, None] >= self._cost_out.take(out)
         tot = w.sum(axis=1)

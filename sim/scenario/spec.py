@@ -194,6 +194,12 @@ class Departures(Strict):
         "estimation to carry (0 and none of its own: no twins)"))
     by_citizenship: dict[str, CitizenshipDepartures]
 
+    def cash_median(self, citizenship: str) -> float:
+        """The median cash per person of a citizenship's cash law as written (USD; its own
+        law, else the shared one; ``money_scale`` aside)."""
+        spec = self.by_citizenship.get(citizenship)
+        return ((spec.money if spec is not None else None) or self.money).median_usd
+
     def holders_share(self, citizenship: str) -> float:
         """The share of ``citizenship``'s people setting out who hold a visa (its own, or the shared one)."""
         own = self.by_citizenship[citizenship].visa_holders
@@ -228,7 +234,15 @@ class RouteChoice(Strict):
 
     km_weight: NonNeg = Field(1.0, description="per 1000 km")
     cost_weight: NonNeg = Field(0.5, description="per 1000 USD fare")
-    days_weight: NonNeg = Field(0.0, description="per day of travel")
+    days_weight: NonNeg = Field(0.0, description=(
+        "per day of travel, for a citizenship whose median cash is time_value_reference_usd"))
+    time_value_elasticity: NonNeg = Field(0.0, description=(
+        "a day on the way weighs days_weight x (the citizenship's median cash per person / "
+        "time_value_reference_usd) ** this: time is dearer to who has more (what a day away costs "
+        "grows with what one earns and holds), so a richer party pays a fare to save days that a "
+        "poorer one would walk; 0: every citizenship weighs a day alike"))
+    time_value_reference_usd: Positive = Field(2500.0, description=(
+        "the median cash per person at which a day weighs days_weight (the shared cash law's median)"))
     count_waits: bool = Field(True, description=(
         "true: a leg's days include the wait expected at the place it leads to, (1 - move_chance)/move_chance "
         "(levers that hold people at a place lengthen the ways through it); false: travel days only"))
