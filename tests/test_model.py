@@ -121,16 +121,18 @@ def random_network(draw):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(net=random_network(), levels=st.lists(st.floats(0, 100), min_size=2, max_size=2),
        split=st.booleans(), mode=st.sampled_from(["common", "single"]), seed=st.integers(0, 10_000),
-       save=st.booleans(), hold=st.sampled_from([1.0, 0.05, 0.0]), prevalence=st.sampled_from([0.0, 0.5, 0.9]))
+       save=st.booleans(), hold=st.sampled_from([1.0, 0.05, 0.0]), prevalence=st.sampled_from([0.0, 0.5, 0.9]),
+       time_value=st.sampled_from([0.0, 1.0]))
 def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, split, mode, seed, save, hold,
-                                                prevalence):
+                                                prevalence, time_value):
     tmp = tmp_path_factory.mktemp("rand")
     sc = tiny_scenario(tmp)
     write_network(tmp / "net", *net)
     sc["darien_exit_nodes"] = []
     sc["crossing"] = {"follow_share": 0.5}          # the tiny network's areas are not these
     sc["random_numbers"] = mode
-    sc["departures"]["by_citizenship"] = {"CUBA": {"level": levels[0], "origins": {"o_0": 1.0}},
+    sc["departures"]["by_citizenship"] = {"CUBA": {"level": levels[0], "origins": {"o_0": 1.0},
+                                                   "money": {"median_usd": 4000, "sigma": 0.7}},
                                           "OTHER": {"level": levels[1], "origins": {"o_0": 1.0}}}
     # beliefs, route knowledge, giving up (or being held on the way) and prevalence all
     # on: they must not create or lose anyone either
@@ -138,7 +140,8 @@ def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, s
                        "beliefs": {"delay_days": 3, "window_days": 5, "learning_rate": 0.3},
                        "on_the_way": {"settle_rate": hold, "leave_rate": 0.2},
                        "prevalence": {"elasticity": prevalence, "memory_days": 10}}
-    sc["route_choice"] = {"split_at_forks": split, "save_for_fare": save, "days_weight": 0.05}
+    sc["route_choice"] = {"split_at_forks": split, "save_for_fare": save, "days_weight": 0.05,
+                          "time_value_elasticity": time_value}   # Cubans' day dearer than the others
     m = run(write_yaml(tmp / "s.yaml", sc), seed)
     led = m.people_ledger()
     assert led["balanced"], led
