@@ -30,7 +30,7 @@ class Departures:
         cits, origins, shares, keys, gmean, gsig, gmax, mmed, msig = ([] for _ in range(9))
         for c, spec in dep.by_citizenship.items():
             gs = spec.group_size or dep.group_size
-            mo = spec.money or dep.money
+            mo = dep.cash_law(c)
             for o, s in spec.origins.items():
                 if s <= 0:
                     continue

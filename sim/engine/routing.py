@@ -27,7 +27,7 @@ def day_weights(spec) -> np.ndarray:
     rc = spec.route_choice
     if not rc.time_value_elasticity or not rc.days_weight:
         return np.full((1, 1), rc.days_weight)
-    cash = np.array([spec.departures.cash_median(c) for c in CITIZENSHIPS])
+    cash = np.array([spec.departures.cash_law(c).median_usd for c in CITIZENSHIPS])
     return (rc.days_weight * (cash / rc.time_value_reference_usd) ** rc.time_value_elasticity)[:, None]
 
 

@@ -194,11 +194,10 @@ class Departures(Strict):
         "estimation to carry (0 and none of its own: no twins)"))
     by_citizenship: dict[str, CitizenshipDepartures]
 
-    def cash_median(self, citizenship: str) -> float:
-        """The median cash per person of a citizenship's cash law as written (USD; its own
-        law, else the shared one; ``money_scale`` aside)."""
+    def cash_law(self, citizenship: str) -> Money:
+        """A citizenship's cash law as written: its own, else the shared one (``money_scale`` aside)."""
         spec = self.by_citizenship.get(citizenship)
-        return ((spec.money if spec is not None else None) or self.money).median_usd
+        return (spec.money if spec is not None else None) or self.money
 
     def holders_share(self, citizenship: str) -> float:
         """The share of ``citizenship``'s people setting out who hold a visa (its own, or the shared one)."""
