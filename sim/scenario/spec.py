@@ -234,7 +234,8 @@ class RouteChoice(Strict):
     km_weight: NonNeg = Field(1.0, description="per 1000 km")
     cost_weight: NonNeg = Field(0.5, description="per 1000 USD fare")
     days_weight: NonNeg = Field(0.0, description=(
-        "per day of travel, for a citizenship whose median cash is time_value_reference_usd"))
+        "per day of travel (with time_value_elasticity: for a citizenship whose median cash is "
+        "time_value_reference_usd)"))
     time_value_elasticity: NonNeg = Field(0.0, description=(
         "a day on the way weighs days_weight x (the citizenship's median cash per person / "
         "time_value_reference_usd) ** this: time is dearer to who has more (what a day away costs "
