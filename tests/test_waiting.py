@@ -73,3 +73,33 @@ def test_the_pool_starts_at_its_steady_state(tmp_path):
         m.step()
     np.testing.assert_allclose(m.departures.waiting, first, rtol=1e-9)
     assert m.behaviour.belief[CODE["MEXICO"]] < 1
+
+
+def test_the_waiting_go_before_a_worse_rule_announced_for_a_later_date(tmp_path):
+    """A rule announced on 2023-02-01 to apply from 2023-03-10 (removal for all, no retry):
+    until a citizenship's decisions take it into account (a journey ahead of its day),
+    those who heard and wait at home go sooner, so departures rise above the run without
+    the news and the pool empties; without a pool, or with ``hurry`` off, nothing changes
+    before that day. After it, the news holds people back in every run."""
+    news = {"type": "announced_rule", "label": "harsher rule to come", "start": "2023-02-01",
+            "effective": "2023-03-10", "title42": False, "removal_share": {"default": 1.0}, "removed_retry": 0.0}
+    behaviour = {"response": {"release_weight": 2.0}, "beliefs": {"learning_rate": 0.0, "heard_share": 0.8}}
+    runs = {}
+    for name, waiting, policies in (("plain", {"leave_rate": 0.05, "settle_rate": 0.02}, ()),
+                                    ("news", {"leave_rate": 0.05, "settle_rate": 0.02}, (news,)),
+                                    ("calm", {"leave_rate": 0.05, "settle_rate": 0.02, "hurry": False}, (news,)),
+                                    ("nopool_plain", None, ()), ("nopool_news", None, (news,))):
+        runs[name] = mexican_departures(tmp_path, name, waiting=waiting, policies=policies, behaviour=behaviour)
+    flow = {k: v[0] for k, v in runs.items()}
+    ahead = ("2023-02-01", "2023-02-25")  # Mexicans, days from the border, take it into account near 03-10
+    before = ("2023-01-01", "2023-01-31")
+    assert between(flow["news"], *before) == between(flow["plain"], *before)
+    assert between(flow["news"], *ahead) > 1.3 * between(flow["plain"], *ahead)
+    assert between(flow["calm"], *ahead) == between(flow["plain"], *ahead)
+    assert between(flow["nopool_news"], *ahead) == between(flow["nopool_plain"], *ahead)
+    after = ("2023-03-12", "2023-04-10")
+    for a, b in (("news", "plain"), ("calm", "plain"), ("nopool_news", "nopool_plain")):
+        assert between(flow[a], *after) < 0.8 * between(flow[b], *after)
+    # the pool went before the rule: after it, the hurried run's pool is the smaller
+    mex = runs["news"][1].departures.cit == CODE["MEXICO"]
+    assert runs["news"][1].departures.waiting[mex].sum() < runs["calm"][1].departures.waiting[mex].sum()

@@ -32,6 +32,12 @@ Why these three, each with few shared parameters (``behaviour:`` in a scenario):
 - **Waiting** (``behaviour.waiting``, off by default): those the response holds back
   wait at home and go later, at a rate that grows with the response, unless they settle
   for good (``engine/departures.py``): a way that opens after being shut drains the pool.
+  A rule announced for a later date that will make the outcome worse (the Circumvention
+  rule, proposed on 2023-02-23 to apply at Title 42's end) empties it before: waiting
+  costs what the rule will take, so those who hear of it (``beliefs.heard_share``) and
+  would arrive before its day go sooner, by exp(release_weight x (belief - the release
+  expected under it)), the same weight by which the rule will hold them back once it
+  applies to them (``hurry``; ``waiting.hurry`` false: no hurry).
 
 Nothing here belongs to one event: levers carry only their facts (dates, eligible
 citizenships, caps), and every event's effect comes from these shared parameters.
@@ -63,6 +69,7 @@ class Behaviour:
         self._cost_ref: np.ndarray | None = None  # the open cost of the way on from each place
         self._recent: np.ndarray | None = None  # average departures a day of the past (prevalence)
         self._level: np.ndarray | None = None  # each citizenship's level, what prevalence is measured against
+        self._ahead: np.ndarray | None = None  # expected release under rules announced for a later date (NaN: none)
 
     # ------------------------------------------------------------------ beliefs
     def start(self) -> None:
@@ -88,6 +95,21 @@ class Behaviour:
         seen = rel + home > 0
         p = np.where(seen, rel / np.maximum(rel + home, 1e-12), self.belief)
         self.belief = self.belief + bs.learning_rate * (p - self.belief)
+
+    def expect(self, ahead: np.ndarray | None) -> None:
+        """The release each citizenship expects once the rules announced for a later date
+        apply to it (``Border.expect_news``; NaN: none is coming for it; None: none at all)."""
+        self._ahead = ahead
+
+    def hurry(self) -> np.ndarray | None:
+        """Per citizenship, the factor on the rate at which those waiting at home set out
+        while a worse rule is coming: the share who heard (``heard_share``) go sooner by
+        exp(release_weight x (belief - release expected under it)), the fall of the
+        response the rule will bring; the others as before. None: nothing is coming."""
+        if self._ahead is None or not self.spec.waiting.hurry:
+            return None
+        gap = np.where(np.isnan(self._ahead), 0.0, np.maximum(self.belief - self._ahead, 0.0))
+        return 1.0 + self.spec.beliefs.heard_share * np.expm1(self.spec.response.release_weight * gap)
 
     # ------------------------------------------------------------------ familiarity
     def add_legs(self, legs: np.ndarray) -> None:

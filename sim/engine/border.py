@@ -75,6 +75,10 @@ class Border:
         # rules announced and not in force (AnnouncedRule), by tag: what each sets, and the
         # citizenships that take it into account by now (None: every one)
         self._news: dict[str, tuple[dict, np.ndarray | None]] = {}
+        # rules announced for a later date, by tag: what each sets, and the citizenships that
+        # know of it but whose decisions do not take it into account yet (they would arrive
+        # before its day): what it will mean to them is what those waiting at home hurry before
+        self._coming: dict[str, tuple[dict, np.ndarray]] = {}
         # largest party the outcome tables cover (larger ones take the long way)
         dep = model.spec.departures
         self._nmax = min(max([dep.group_size.max] + [s.group_size.max for s in dep.by_citizenship.values()
@@ -114,6 +118,8 @@ class Border:
         self._expected = expected
         if changed.any():
             self.model.behaviour.announce(changed, expected)
+        if self._coming:
+            self._expect_coming()
 
     def hear_news(self, tag: str, sets: dict | None, heard: np.ndarray | None = None) -> None:
         """News of a rule not in force (``AnnouncedRule``) starts (``sets``: the regime
@@ -133,6 +139,39 @@ class Border:
         changed = np.abs(after - before) > 1e-12
         if changed.any():
             self.model.behaviour.announce(changed, after)
+        if self._coming:
+            self._expect_coming()
+
+    def expect_news(self, tag: str, sets: dict | None, coming: np.ndarray | None = None) -> None:
+        """News of a rule announced for a later date (``AnnouncedRule.effective``) for the
+        citizenships ``coming`` that know of it but would arrive before its day, so their
+        decisions do not take it into account yet (``hear_news`` does from a journey ahead).
+        What it will mean to them once in force is what those waiting at home weigh against
+        going now (``Behaviour.hurry``). ``sets`` None or nobody coming: nothing ahead."""
+        if sets is None or coming is None or not np.any(coming):
+            self._coming.pop(tag, None)
+        else:
+            self._coming[tag] = (sets, np.array(coming, dtype=bool))
+        self._expect_coming()
+
+    def _expect_coming(self) -> None:
+        """Tell behaviour the expected release, per citizenship, with the news heard and the
+        rules coming for it (NaN where none is coming): the news of ``_coming`` pushed with
+        the rest, each for the citizenships that know of it, read, and taken off again."""
+        if not self._coming:
+            self.model.behaviour.expect(None)
+            return
+        saved = dict(self._news)
+        knows = np.zeros(len(CITIZENSHIPS), bool)
+        try:
+            for tag, (sets, coming) in self._coming.items():
+                heard = self._news.get(tag, (None, np.zeros(len(CITIZENSHIPS), bool)))[1]
+                self._news[tag] = (sets, coming | (True if heard is None else heard))
+                knows |= coming
+            ahead = self._believed()
+        finally:
+            self._news = saved
+        self.model.behaviour.expect(np.where(knows, ahead, np.nan))
 
     def _believed(self) -> np.ndarray:
         """Expected release under the rules in force and the news heard of, per

@@ -85,13 +85,17 @@ class Departures:
     def _from_home(self, potential: np.ndarray, response: np.ndarray) -> np.ndarray:
         """Expected departures of each pair today: its potential times the response, plus
         those of its pool who go today (``behaviour.waiting``); the pool takes in those
-        the response holds back. The pool is an expectation (no draw), so it moves only
+        the response holds back, and empties faster before a worse rule announced for a
+        later date (``Behaviour.hurry``). The pool is an expectation (no draw), so it moves only
         where the response does; it starts at its steady state on the first day."""
         w = self.model.spec.behaviour.waiting
         if w.leave_rate <= 0:
             return potential * response
         held = potential * np.maximum(1.0 - response, 0.0)
         out = w.leave_rate * np.minimum(response, 1.0)
+        hurry = self.model.behaviour.hurry()
+        if hurry is not None:  # a worse rule is coming: waiting costs more (``Behaviour.hurry``)
+            out = np.minimum(out * hurry[self.cit], 1.0 - w.settle_rate)
         if self.waiting is None:
             rate = out + w.settle_rate
             self.waiting = np.divide(held, rate, out=np.zeros_like(held), where=rate > 0)

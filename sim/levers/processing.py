@@ -138,7 +138,9 @@ class AnnouncedRule(Lever):
     its journey (the mean days on the way of its co-nationals encountered in the
     ``JOURNEY_WINDOW`` days before the announcement, from the run itself), and never
     before ``start``. Mexicans, days from the border, hear Title 42's end near its day;
-    Venezuelans, a month or more away over the Darién, weeks earlier."""
+    Venezuelans, a month or more away over the Darién, weeks earlier. Until then those
+    waiting at home who heard of it weigh it against going now (``behaviour.waiting.hurry``):
+    a worse rule to come makes them go before it."""
 
     JOURNEY_WINDOW: ClassVar[int] = 91  # days of encounters a citizenship's journey is measured over
 
@@ -188,6 +190,7 @@ class AnnouncedRule(Lever):
         journey = np.where(enc > 0, days / np.maximum(enc, 1e-12), 0.0)
         st.hear_day = np.maximum(ctx.model.inputs.day_of(self.effective) - np.rint(journey), t0)
         st.heard = np.zeros(len(CITIZENSHIPS), bool)
+        ctx.border.expect_news(ctx.tag, st.sets, coming=~st.heard)
         self.on_day(ctx, t0)
 
     def on_day(self, ctx, t):
@@ -198,6 +201,8 @@ class AnnouncedRule(Lever):
         if (due & ~st.heard).any():
             st.heard = due
             ctx.border.hear_news(ctx.tag, st.sets, heard=due)
+            ctx.border.expect_news(ctx.tag, st.sets, coming=~due)
 
     def on_end(self, ctx):
         ctx.border.hear_news(ctx.tag, None)
+        ctx.border.expect_news(ctx.tag, None)

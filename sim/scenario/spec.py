@@ -386,11 +386,15 @@ class Waiting(Strict):
     pool; each day the pool loses ``leave_rate`` x r of itself to departures and
     ``settle_rate`` to people who stay for good. With a response that stays the same the
     pool sits at a steady state (a run starts there); when the response rises after a
-    fall, the pool drains: a rebound above the potential flow. ``leave_rate`` 0 (the
+    fall, the pool drains: a rebound above the potential flow; before a worse rule
+    announced for a later date, it drains too (``hurry``). ``leave_rate`` 0 (the
     default) is no pool: those held back never go."""
 
     leave_rate: Share = Field(0.0, description="a day's share of the pool that sets out, at a response of 1")
     settle_rate: Share = Field(0.0, description="a day's share of the pool that gives up leaving for good")
+    hurry: bool = Field(True, description=(
+        "those who heard of a worse rule announced for a later date (announced_rule with effective) go "
+        "before it: the pool's rate times exp(release_weight x the fall of the release they expect)"))
 
 
 class ParoleBehaviour(Strict):
