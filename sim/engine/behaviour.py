@@ -37,7 +37,8 @@ Why these three, each with few shared parameters (``behaviour:`` in a scenario):
   costs what the rule will take, so those who hear of it (``beliefs.heard_share``) and
   would arrive before its day go sooner, by exp(release_weight x (belief - the release
   expected under it)), the same weight by which the rule will hold them back once it
-  applies to them (``hurry``; ``waiting.hurry`` false: no hurry).
+  applies to them; so do those held on the way (``on_the_way``), until its day
+  (``hurry``; ``waiting.hurry`` false: no hurry).
 
 Nothing here belongs to one event: levers carry only their facts (dates, eligible
 citizenships, caps), and every event's effect comes from these shared parameters.
@@ -69,7 +70,8 @@ class Behaviour:
         self._cost_ref: np.ndarray | None = None  # the open cost of the way on from each place
         self._recent: np.ndarray | None = None  # average departures a day of the past (prevalence)
         self._level: np.ndarray | None = None  # each citizenship's level, what prevalence is measured against
-        self._ahead: np.ndarray | None = None  # expected release under rules announced for a later date (NaN: none)
+        self._ahead: np.ndarray | None = None  # expected release once rules announced for a later date are in force
+        self._ahead_home: np.ndarray | None = None  # citizenships that weigh them at home (not yet heard there)
 
     # ------------------------------------------------------------------ beliefs
     def start(self) -> None:
@@ -96,19 +98,24 @@ class Behaviour:
         p = np.where(seen, rel / np.maximum(rel + home, 1e-12), self.belief)
         self.belief = self.belief + bs.learning_rate * (p - self.belief)
 
-    def expect(self, ahead: np.ndarray | None) -> None:
+    def expect(self, ahead: np.ndarray | None, home: np.ndarray | None) -> None:
         """The release each citizenship expects once the rules announced for a later date
-        apply to it (``Border.expect_news``; NaN: none is coming for it; None: none at all)."""
-        self._ahead = ahead
+        are in force (``Border.expect_news``; None: none is coming), and the citizenships
+        whose decisions at home do not take them into account yet."""
+        self._ahead, self._ahead_home = ahead, home
 
-    def hurry(self) -> np.ndarray | None:
-        """Per citizenship, the factor on the rate at which those waiting at home set out
-        while a worse rule is coming: the share who heard (``heard_share``) go sooner by
-        exp(release_weight x (belief - release expected under it)), the fall of the
-        response the rule will bring; the others as before. None: nothing is coming."""
+    def hurry(self, held: bool = False) -> np.ndarray | None:
+        """Per citizenship, the factor on the rate at which those waiting set out (at home,
+        or ``held`` on the way) while a worse rule is to come: the share who heard
+        (``heard_share``) go sooner by exp(release_weight x (belief - release expected
+        under it)), the fall of the response the rule will bring; the others as before.
+        At home only until decisions there take the rule into account (a journey ahead of
+        its day); on the way until its day. None: nothing is coming."""
         if self._ahead is None or not self.spec.waiting.hurry:
             return None
-        gap = np.where(np.isnan(self._ahead), 0.0, np.maximum(self.belief - self._ahead, 0.0))
+        gap = np.maximum(self.belief - self._ahead, 0.0)
+        if not held:
+            gap = np.where(self._ahead_home, gap, 0.0)
         return 1.0 + self.spec.beliefs.heard_share * np.expm1(self.spec.response.release_weight * gap)
 
     # ------------------------------------------------------------------ familiarity

@@ -75,9 +75,9 @@ class Border:
         # rules announced and not in force (AnnouncedRule), by tag: what each sets, and the
         # citizenships that take it into account by now (None: every one)
         self._news: dict[str, tuple[dict, np.ndarray | None]] = {}
-        # rules announced for a later date, by tag: what each sets, and the citizenships that
-        # know of it but whose decisions do not take it into account yet (they would arrive
-        # before its day): what it will mean to them is what those waiting at home hurry before
+        # rules announced for a later date and still to come, by tag: what each sets, and the
+        # citizenships whose decisions at home do not take it into account yet (they would
+        # arrive before its day): what it will mean is what those waiting hurry before
         self._coming: dict[str, tuple[dict, np.ndarray]] = {}
         # largest party the outcome tables cover (larger ones take the long way)
         dep = model.spec.departures
@@ -142,36 +142,36 @@ class Border:
         if self._coming:
             self._expect_coming()
 
-    def expect_news(self, tag: str, sets: dict | None, coming: np.ndarray | None = None) -> None:
-        """News of a rule announced for a later date (``AnnouncedRule.effective``) for the
-        citizenships ``coming`` that know of it but would arrive before its day, so their
-        decisions do not take it into account yet (``hear_news`` does from a journey ahead).
-        What it will mean to them once in force is what those waiting at home weigh against
-        going now (``Behaviour.hurry``). ``sets`` None or nobody coming: nothing ahead."""
-        if sets is None or coming is None or not np.any(coming):
+    def expect_news(self, tag: str, sets: dict | None, home: np.ndarray | None = None) -> None:
+        """News of a rule announced for a later date (``AnnouncedRule.effective``), known to
+        every citizenship from its announcement to its day (``sets`` None: the day came):
+        what it will mean once in force is what those waiting weigh against going now
+        (``Behaviour.hurry``). ``home``: the citizenships whose decisions at home do not
+        take it into account yet (``hear_news`` does from a journey ahead of its day);
+        those held on the way, days from the border, weigh it until its day."""
+        if sets is None:
             self._coming.pop(tag, None)
         else:
-            self._coming[tag] = (sets, np.array(coming, dtype=bool))
+            self._coming[tag] = (sets, np.ones(len(CITIZENSHIPS), bool) if home is None else np.array(home, bool))
         self._expect_coming()
 
     def _expect_coming(self) -> None:
-        """Tell behaviour the expected release, per citizenship, with the news heard and the
-        rules coming for it (NaN where none is coming): the news of ``_coming`` pushed with
-        the rest, each for the citizenships that know of it, read, and taken off again."""
+        """Tell behaviour the expected release, per citizenship, with the news heard and
+        every rule still to come (the news of ``_coming`` pushed with the rest, read, and
+        taken off again), and which citizenships weigh it at home."""
         if not self._coming:
-            self.model.behaviour.expect(None)
+            self.model.behaviour.expect(None, None)
             return
         saved = dict(self._news)
-        knows = np.zeros(len(CITIZENSHIPS), bool)
+        home = np.zeros(len(CITIZENSHIPS), bool)
         try:
-            for tag, (sets, coming) in self._coming.items():
-                heard = self._news.get(tag, (None, np.zeros(len(CITIZENSHIPS), bool)))[1]
-                self._news[tag] = (sets, coming | (True if heard is None else heard))
-                knows |= coming
+            for tag, (sets, h) in self._coming.items():
+                self._news[tag] = (sets, None)
+                home |= h
             ahead = self._believed()
         finally:
             self._news = saved
-        self.model.behaviour.expect(np.where(knows, ahead, np.nan))
+        self.model.behaviour.expect(ahead, home)
 
     def _believed(self) -> np.ndarray:
         """Expected release under the rules in force and the news heard of, per

@@ -274,7 +274,11 @@ class RouteModel(Model):
         ``settle_rate`` of the rest give up for good. Returns the rows that go on today."""
         g, ow = self.groups, self.spec.behaviour.on_the_way
         cit, size = g.cit[rows], g.size[rows]
-        chance = np.minimum(ow.leave_rate * self.behaviour.go_on_share(g.belief[rows], cit), 1.0)
+        chance = ow.leave_rate * self.behaviour.go_on_share(g.belief[rows], cit)
+        hurry = self.behaviour.hurry(held=True)
+        if hurry is not None:  # a worse rule is to come: going before it (``Behaviour.hurry``)
+            chance = chance * hurry[cit]
+        chance = np.minimum(chance, 1.0)
         go = binomial_from_uniform(size, chance, self.streams.uniform("held_go", t, g.key[rows]))
         settle = binomial_from_uniform(size - go, ow.settle_rate, self.streams.uniform("held_settle", t, g.key[rows]))
         if settle.any():

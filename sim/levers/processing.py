@@ -139,8 +139,9 @@ class AnnouncedRule(Lever):
     ``JOURNEY_WINDOW`` days before the announcement, from the run itself), and never
     before ``start``. Mexicans, days from the border, hear Title 42's end near its day;
     Venezuelans, a month or more away over the Darién, weeks earlier. Until then those
-    waiting at home who heard of it weigh it against going now (``behaviour.waiting.hurry``):
-    a worse rule to come makes them go before it."""
+    waiting at home who heard of it weigh it against going now, and until its day so do
+    those held on the way, days from the border (``behaviour.waiting.hurry``): a worse
+    rule to come makes them go before it."""
 
     JOURNEY_WINDOW: ClassVar[int] = 91  # days of encounters a citizenship's journey is measured over
 
@@ -190,18 +191,23 @@ class AnnouncedRule(Lever):
         journey = np.where(enc > 0, days / np.maximum(enc, 1e-12), 0.0)
         st.hear_day = np.maximum(ctx.model.inputs.day_of(self.effective) - np.rint(journey), t0)
         st.heard = np.zeros(len(CITIZENSHIPS), bool)
-        ctx.border.expect_news(ctx.tag, st.sets, coming=~st.heard)
+        st.effective_day = ctx.model.inputs.day_of(self.effective)
+        st.ahead = True  # the rule is still to come (until its day)
+        ctx.border.expect_news(ctx.tag, st.sets, home=~st.heard)
         self.on_day(ctx, t0)
 
     def on_day(self, ctx, t):
         st = ctx.state
-        if self.effective is None or st.heard.all():
+        if self.effective is None or not st.ahead:
             return
         due = st.hear_day <= t
         if (due & ~st.heard).any():
             st.heard = due
             ctx.border.hear_news(ctx.tag, st.sets, heard=due)
-            ctx.border.expect_news(ctx.tag, st.sets, coming=~due)
+            ctx.border.expect_news(ctx.tag, st.sets, home=~due)
+        if t >= st.effective_day:
+            st.ahead = False
+            ctx.border.expect_news(ctx.tag, None)
 
     def on_end(self, ctx):
         ctx.border.hear_news(ctx.tag, None)

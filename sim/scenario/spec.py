@@ -394,7 +394,8 @@ class Waiting(Strict):
     settle_rate: Share = Field(0.0, description="a day's share of the pool that gives up leaving for good")
     hurry: bool = Field(True, description=(
         "those who heard of a worse rule announced for a later date (announced_rule with effective) go "
-        "before it: the pool's rate times exp(release_weight x the fall of the release they expect)"))
+        "before it: the pool's rate, and that of those held on the way (on_the_way), times "
+        "exp(release_weight x the fall of the release they expect)"))
 
 
 class ParoleBehaviour(Strict):
