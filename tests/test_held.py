@@ -84,3 +84,38 @@ def test_bad_on_the_way_rate_exits_2_naming_the_field(tmp_path, capsys):
     assert main(["validate", str(write_yaml(tmp_path / "bad.yaml", sc))]) == 2
     err = capsys.readouterr().err
     assert "bad.yaml: behaviour.on_the_way.settle_rate" in err and err.count("\n") == 1
+
+
+def test_the_held_go_sooner_before_a_worse_rule_announced_for_a_later_date(tmp_path):
+    """While news of removal for some holds Mexicans on the way, a rule announced on
+    2023-01-30 for 2023-03-20 that will remove all of them makes waiting cost more: the
+    held go on sooner (fewer held through February, more encounters), as many as without
+    it before the announcement; ``waiting.hurry`` off, no difference."""
+    news = {**NEWS, "removal_share": {"MEXICO": 0.6}}
+    later = {"type": "announced_rule", "label": "harsher rule to come", "start": "2023-01-30",
+             "effective": "2023-03-20", "removal_share": {"MEXICO": 1.0}}
+    ow = {"settle_rate": 0.0, "leave_rate": 0.05}
+
+    def held_run(name, policies, hurry=True):
+        sc = tiny_scenario(tmp_path, behaviour={**BEHAVIOUR, "on_the_way": ow, "waiting": {"hurry": hurry}})
+        sc["departures"]["by_citizenship"]["MEXICO"]["level"] = 1000.0  # enough held to count
+        sc["policies"] = list(policies)
+        m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc)), 1)
+        held = []
+        while m.day < m.n_days:
+            m.step()
+            g = m.groups
+            held.append(int(g.size[: g.n][g.held[: g.n] & (g.status[: g.n] == 1)].sum()))
+        assert m.people_ledger()["balanced"]
+        return m, m.timeseries(), np.array(held)
+
+    m, ts, held = held_run("held", (news,))
+    _, ts_later, held_later = held_run("later", (news, later))
+    _, calm_ts, held_calm = held_run("calm", (news, later), hurry=False)
+    day = m.inputs.day_of(dt.date(2023, 1, 30))
+    np.testing.assert_array_equal(held_later[:day], held[:day])
+    heard = m.inputs.day_of(dt.date(2023, 3, 10))  # Mexicans, days away, take the rule into account later
+    np.testing.assert_array_equal(held_calm[:heard], held[:heard])
+    assert held[day] > 100 and held_later[day + 14] < 0.8 * held[day + 14]
+    feb = dt.date(2023, 1, 30), dt.date(2023, 2, 24)
+    assert total(ts_later, "encounters", *feb) > total(ts, "encounters", *feb) == total(calm_ts, "encounters", *feb)
