@@ -122,9 +122,9 @@ def random_network(draw):
 @given(net=random_network(), levels=st.lists(st.floats(0, 100), min_size=2, max_size=2),
        split=st.booleans(), mode=st.sampled_from(["common", "single"]), seed=st.integers(0, 10_000),
        save=st.booleans(), hold=st.sampled_from([1.0, 0.05, 0.0]), prevalence=st.sampled_from([0.0, 0.5, 0.9]),
-       time_value=st.sampled_from([0.0, 1.0]))
+       time_value=st.sampled_from([0.0, 1.0]), later=st.booleans())
 def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, split, mode, seed, save, hold,
-                                                prevalence, time_value):
+                                                prevalence, time_value, later):
     tmp = tmp_path_factory.mktemp("rand")
     sc = tiny_scenario(tmp)
     write_network(tmp / "net", *net)
@@ -139,7 +139,11 @@ def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, s
     sc["behaviour"] = {"response": {"release_weight": 3.0, "cost_weight": 0.1}, "familiarity": {"penalty": 1.0},
                        "beliefs": {"delay_days": 3, "window_days": 5, "learning_rate": 0.3},
                        "on_the_way": {"settle_rate": hold, "leave_rate": 0.2},
-                       "prevalence": {"elasticity": prevalence, "memory_days": 10}}
+                       "prevalence": {"elasticity": prevalence, "memory_days": 10},
+                       "waiting": {"leave_rate": 0.05, "settle_rate": 0.01}}
+    if later:  # a harsher rule announced for a later date: the waiting and the held hurry before it
+        sc["policies"].append({"type": "announced_rule", "label": "removal to come", "start": "2023-01-25",
+                               "effective": "2023-02-20", "removal_share": {"default": 1.0}})
     sc["route_choice"] = {"split_at_forks": split, "save_for_fare": save, "days_weight": 0.05,
                           "time_value_elasticity": time_value}   # Cubans' day dearer than the others
     m = run(write_yaml(tmp / "s.yaml", sc), seed)
