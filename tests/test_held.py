@@ -20,8 +20,11 @@ NEWS = {"type": "announced_rule", "label": "removal as announced", "start": D0.i
 BEHAVIOUR = {"response": {"release_weight": 3.0}, "beliefs": {"heard_share": 1.0, "learning_rate": 0.0}}
 
 
-def run(tmp_path, name, on_the_way=None, policies=(NEWS,)):
-    sc = tiny_scenario(tmp_path, behaviour={**BEHAVIOUR, **({"on_the_way": on_the_way} if on_the_way else {})})
+def run(tmp_path, name, on_the_way=None, policies=(NEWS,), mexico_level=None, **behaviour):
+    sc = tiny_scenario(tmp_path, behaviour={**BEHAVIOUR, **({"on_the_way": on_the_way} if on_the_way else {}),
+                                            **behaviour})
+    if mexico_level is not None:
+        sc["departures"]["by_citizenship"]["MEXICO"]["level"] = mexico_level
     sc["policies"] = list(policies)
     m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc)), 1)
     held = []
@@ -96,22 +99,9 @@ def test_the_held_go_sooner_before_a_worse_rule_announced_for_a_later_date(tmp_p
              "effective": "2023-03-20", "removal_share": {"MEXICO": 1.0}}
     ow = {"settle_rate": 0.0, "leave_rate": 0.05}
 
-    def held_run(name, policies, hurry=True):
-        sc = tiny_scenario(tmp_path, behaviour={**BEHAVIOUR, "on_the_way": ow, "waiting": {"hurry": hurry}})
-        sc["departures"]["by_citizenship"]["MEXICO"]["level"] = 1000.0  # enough held to count
-        sc["policies"] = list(policies)
-        m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc)), 1)
-        held = []
-        while m.day < m.n_days:
-            m.step()
-            g = m.groups
-            held.append(int(g.size[: g.n][g.held[: g.n] & (g.status[: g.n] == 1)].sum()))
-        assert m.people_ledger()["balanced"]
-        return m, m.timeseries(), np.array(held)
-
-    m, ts, held = held_run("held", (news,))
-    _, ts_later, held_later = held_run("later", (news, later))
-    _, calm_ts, held_calm = held_run("calm", (news, later), hurry=False)
+    m, ts, held = run(tmp_path, "held", ow, (news,), mexico_level=1000.0)  # enough held to count
+    _, ts_later, held_later = run(tmp_path, "later", ow, (news, later), mexico_level=1000.0)
+    _, calm_ts, held_calm = run(tmp_path, "calm", ow, (news, later), mexico_level=1000.0, waiting={"hurry": False})
     day = m.inputs.day_of(dt.date(2023, 1, 30))
     np.testing.assert_array_equal(held_later[:day], held[:day])
     heard = m.inputs.day_of(dt.date(2023, 3, 10))  # Mexicans, days away, take the rule into account later
