@@ -107,6 +107,13 @@ def test_trends_stop_at_trend_until():
     assert p[at] > p[0] and np.all(p[at:] == p[at])
     free = potential_departures(dep.model_copy(update={"trend_until": None}), dates)[:, CODE["VENEZUELA"]]
     assert free[-1] > p[-1]
+    # trend_years: growth for that many years after the reference date; with trend_until, the earlier stops
+    half = potential_departures(dep.model_copy(update={"trend_until": None, "trend_years": 0.25}), dates)[:, CODE["VENEZUELA"]]
+    cut = int(np.ceil(0.25 * 365.25))  # 2023-04-02: the first day past a quarter of a year
+    assert half[cut - 1] > half[0] and np.all(half[cut:] == half[cut]) and half[-1] < free[-1]
+    np.testing.assert_allclose(half[cut], 10.0 * np.exp(0.25), rtol=1e-12)
+    both = potential_departures(dep.model_copy(update={"trend_years": 0.25}), dates)[:, CODE["VENEZUELA"]]
+    np.testing.assert_array_equal(both, p)  # 2023-03-01 comes first
 
 
 def test_a_citizenships_own_trend_replaces_its_regions():

@@ -100,12 +100,14 @@ def flight_origins(departures, net: Network) -> list[str]:
 def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:
     """Potential departures per day and citizenship (persons, before responses): each
     citizenship's level, times its region's trend (or its own) since the reference date (to
-    ``trend_until`` at most), times the seasonality (shared, or its region's own), times the
+    ``trend_until`` and ``trend_years`` after it at most), times the seasonality (shared, or its region's own), times the
     sample scale."""
     out = np.zeros((len(dates), len(CITIZENSHIPS)))
     until = dates if departures.trend_until is None else dates.where(
         dates <= pd.Timestamp(departures.trend_until), pd.Timestamp(departures.trend_until))
     years = ((until - pd.Timestamp(departures.reference_date)).days.to_numpy() / 365.25)
+    if departures.trend_years is not None:
+        years = np.minimum(years, departures.trend_years)
     month = dates.month.to_numpy() + (dates.day.to_numpy() - 0.5) / dates.days_in_month.to_numpy()
     s = departures.seasonality
     season = {}  # region -> its factor by day, once per region

@@ -179,6 +179,10 @@ class Departures(Strict):
     trend_until: dt.date | None = Field(None, description=(
         "trends stop here and potential departures keep their level of that day (times seasonality) after it: "
         "a forecast that does not extrapolate growth estimated on earlier years; none = trends go on"))
+    trend_years: float | None = Field(None, gt=0, description=(
+        "years after reference_date that the trends keep growing, then potential departures keep their level "
+        "of that day (times seasonality); with trend_until, the earlier of the two stops them. A number, so an "
+        "estimation can carry it (calibration/fy2022_fy2023.yaml); none = no such stop"))
     seasonality: Seasonality = Seasonality()
     group_size: GroupSize = GroupSize()
     money: Money = Money()
