@@ -100,8 +100,8 @@ def flight_origins(departures, net: Network) -> list[str]:
 def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:
     """Potential departures per day and citizenship (persons, before responses): each
     citizenship's level, times its region's trend (or its own) since the reference date (to
-    ``trend_until`` and ``trend_years`` after it at most), times the seasonality (shared, or its region's own), times the
-    sample scale."""
+    ``trend_until`` and ``trend_years`` after it at most), times the seasonality (shared,
+    or its region's own), times the sample scale."""
     out = np.zeros((len(dates), len(CITIZENSHIPS)))
     until = dates if departures.trend_until is None else dates.where(
         dates <= pd.Timestamp(departures.trend_until), pd.Timestamp(departures.trend_until))
