@@ -5,8 +5,9 @@ Why: two estimations can meet the same number of criteria with different misses 
 E1 rebound over the Darién, the other the Darién's 2023 total); setting a group of one
 estimate's parameters to the other's values shows which group moves which event. The
 levels stay as the file has them: a ratio (after / before, one citizenship's months) is
-little moved by its level, and re-solving them for every group would cost far more.
-Nothing is written.
+little moved by its level, and re-solving them for every group would cost far more. For
+the same reason the Darién is shown as a shape, its last month against the mean of the
+earlier ones (September 2023 against January-August), not as totals. Nothing is written.
 
     PYTHONPATH=. python calibration/diagnostics/event_swaps.py \
         --swap "route weights: route_days_weight=0.133 route_risk_weight=95.2" \
@@ -57,6 +58,11 @@ def main() -> int:
         print(f"{label} {values or ''}")
         for e in m.spec.events:
             print(f"  {e.name}: {m.targets.ratio(cells, e):.3f} (observed {m.targets.observed_ratio(e):.3f})")
+        if len(m.targets.darien_months) > 1:  # the Darién's last month against the mean of the others
+            dm = np.mean([r["darien_months"] for r in runs[g * k:(g + 1) * k]], axis=0).sum(axis=1)
+            obs, months = m.targets.darien_monthly, m.targets.darien_months
+            print(f"  Darién {months[-1]} / mean {months[0]}..{months[-2]}: {dm[-1] / dm[:-1].mean():.3f} "
+                  f"(observed {obs[-1] / obs[:-1].mean():.3f})")
     return 0
 
 
