@@ -22,12 +22,16 @@ import numpy as np
 
 
 def parse_swap(text: str) -> tuple[str, dict[str, float]]:
-    """``"label: name=value name=value"`` -> (label, {name: value})."""
+    """``"label: name=value name=value"`` -> (label, {name: value}); ValueError naming the
+    pair that is not ``name=number``."""
     label, _, pairs = text.partition(":")
     values = {}
     for pair in pairs.split():
         name, _, value = pair.partition("=")
-        values[name] = float(value)
+        try:
+            values[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--swap {text!r}: {pair!r} is not name=number") from None
     return label.strip(), values
 
 
@@ -43,7 +47,11 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=0.2)
     ap.add_argument("--processes", type=int, default=2)
     args = ap.parse_args()
-    groups = [("as in force", {})] + [parse_swap(s) for s in args.swap]
+    try:
+        groups = [("as in force", {})] + [parse_swap(s) for s in args.swap]
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     m = CalibrationModel(args.spec)
     unknown = {n for _, v in groups for n in v} - {p.name for p in m.spec.parameters}
     if unknown:
