@@ -8,7 +8,7 @@ experiment without its levers at the counterfactual scale, and the criteria of
 ``sim.studies.calibration.checks.criteria`` (the posterior widths excepted: there is no
 new posterior). Nothing is fitted or written.
 
-    PYTHONPATH=. python calibration/diagnostics/criteria_in_force.py [--processes 2]
+    PYTHONPATH=. python calibration/diagnostics/criteria_in_force.py [--processes 2] [--seeds 11 12 ...]
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spec", default="calibration/fy2022_fy2023.yaml")
     ap.add_argument("--processes", type=int, default=1)
+    ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="seeds other than the spec's verify seeds: how far a criterion moves with the draws")
     args = ap.parse_args()
     model = CalibrationModel(args.spec)
     spec = model.spec
     params = model.params_in_force()
     levels = Solved(model.base_levels(), model.base_attractiveness(), model.trends())
-    seeds = spec.verify.seeds
+    seeds = spec.verify.seeds if args.seeds is None else args.seeds
     mean = _mean(simulate_many(model.spec_path, [(params, levels, s, spec.verify.scale, ()) for s in seeds],
                                args.processes))
     events = event_ratios(model, params, levels, seeds, spec.verify.counterfactual_scale, args.processes,
