@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 
 def parse_swap(text: str) -> tuple[str, dict[str, float]]:
     """``"label: name=value name=value"`` -> (label, {name: value}); ValueError naming the
@@ -38,6 +36,7 @@ def parse_swap(text: str) -> tuple[str, dict[str, float]]:
 def main() -> int:
     import sys
 
+    from sim.studies.calibration.command import _mean
     from sim.studies.calibration.simulate import CalibrationModel, simulate_many
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -61,14 +60,14 @@ def main() -> int:
     jobs = [({**params, **values}, None, seed, args.scale, ()) for _, values in groups for seed in args.seeds]
     runs = simulate_many(m.spec_path, jobs, args.processes)  # levels None: the file's own
     k = len(args.seeds)
+    months, obs = m.targets.darien_months, m.targets.darien_monthly
     for g, (label, values) in enumerate(groups):
-        cells = np.mean([r["cells"] for r in runs[g * k:(g + 1) * k]], axis=0)
+        mean = _mean(runs[g * k:(g + 1) * k])
         print(f"{label} {values or ''}")
         for e in m.spec.events:
-            print(f"  {e.name}: {m.targets.ratio(cells, e):.3f} (observed {m.targets.observed_ratio(e):.3f})")
-        if len(m.targets.darien_months) > 1:  # the Darién's last month against the mean of the others
-            dm = np.mean([r["darien_months"] for r in runs[g * k:(g + 1) * k]], axis=0).sum(axis=1)
-            obs, months = m.targets.darien_monthly, m.targets.darien_months
+            print(f"  {e.name}: {m.targets.ratio(mean['cells'], e):.3f} (observed {m.targets.observed_ratio(e):.3f})")
+        if len(months) > 1:  # the Darién's last month against the mean of the others
+            dm = mean["darien_months"].sum(axis=1)
             print(f"  Darién {months[-1]} / mean {months[0]}..{months[-2]}: {dm[-1] / dm[:-1].mean():.3f} "
                   f"(observed {obs[-1] / obs[:-1].mean():.3f})")
     return 0
