@@ -103,3 +103,40 @@ def test_the_waiting_go_before_a_worse_rule_announced_for_a_later_date(tmp_path)
     # the pool went before the rule: after it, the hurried run's pool is the smaller
     mex = runs["news"][1].departures.cit == CODE["MEXICO"]
     assert runs["news"][1].departures.waiting[mex].sum() < runs["calm"][1].departures.waiting[mex].sum()
+
+
+def test_those_who_hear_of_a_better_rule_ahead_set_out_and_wait_near_the_border(tmp_path):
+    """Title 42 in force; a rule announced on 2023-02-01 to apply from 2023-03-10 ends it
+    with no removals (and does so on that day). Until decisions at home take it into
+    account, those who heard and would go under it set out now and stop in the border
+    town until its day: more departures than without the news, the same encounters
+    before the day (they wait; everyone else's dice are the same), more just after it.
+    With ``near_border`` off the news changes nothing before decisions take it in."""
+    news = {"type": "announced_rule", "label": "better rule to come", "start": "2023-02-01",
+            "effective": "2023-03-10", "title42": False, "removal_share": {"default": 0.0}}
+    rule = {"type": "processing_regime", "label": "the rule", "start": "2023-03-10", "title42": False,
+            "removal_share": {"default": 0.0}}
+    behaviour = {"response": {"release_weight": 3.0}, "beliefs": {"learning_rate": 0.0, "heard_share": 0.8}}
+    runs = {}
+    for name, waiting, policies in (("plain", None, (rule,)), ("near", None, (news, rule)),
+                                    ("home", {"near_border": False}, (news, rule))):
+        runs[name] = mexican_departures(tmp_path, name, waiting=waiting, policies=policies, behaviour=behaviour)
+    flow = {k: v[0] for k, v in runs.items()}
+    before, ahead = ("2023-01-01", "2023-01-31"), ("2023-02-01", "2023-02-25")
+    assert between(flow["near"], *before) == between(flow["plain"], *before)
+    assert between(flow["home"], *ahead) == between(flow["plain"], *ahead)
+    assert between(flow["near"], *ahead) > 1.2 * between(flow["plain"], *ahead)
+
+    def mexican(m, metric):
+        ts = m.timeseries()
+        return ts[(ts["metric"] == metric) & (ts["nationality"] == "MEXICO")].groupby("date")["value"].sum()
+
+    near, home = runs["near"][1], runs["home"][1]
+    assert between(mexican(near, "encounters"), "2023-01-15", "2023-03-09") == \
+        between(mexican(home, "encounters"), "2023-01-15", "2023-03-09")
+    assert between(mexican(near, "encounters"), "2023-03-10", "2023-03-16") > \
+        1.2 * between(mexican(home, "encounters"), "2023-03-10", "2023-03-16")
+    assert mexican(near, "waited_near_border").sum() > 0
+    assert mexican(home, "waited_near_border").sum() == 0
+    for _, m in runs.values():
+        assert m.people_ledger()["balanced"]

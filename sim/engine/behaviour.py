@@ -38,7 +38,12 @@ Why these three, each with few shared parameters (``behaviour:`` in a scenario):
   would arrive before its day go sooner, by exp(release_weight x (belief - the release
   expected under it)), the same weight by which the rule will hold them back once it
   applies to them; so do those held on the way (``on_the_way``), until its day
-  (``hurry``; ``waiting.hurry`` false: no hurry).
+  (``hurry``; ``waiting.hurry`` false: no hurry). A rule announced for a later date that
+  will make it better (Title 42's end for those it expelled or returned to Mexico) does
+  the opposite: those who hear of it and would go under it set out now and wait in a
+  Mexican border town for its day (``lure``; ``waiting.near_border``), where the
+  response alone would keep them home until news of it reached decisions there. No
+  parameter of its own: the same heard_share and release_weight.
 
 Nothing here belongs to one event: levers carry only their facts (dates, eligible
 citizenships, caps), and every event's effect comes from these shared parameters.
@@ -72,6 +77,7 @@ class Behaviour:
         self._level: np.ndarray | None = None  # each citizenship's level, what prevalence is measured against
         self._ahead: np.ndarray | None = None  # expected release once rules announced for a later date are in force
         self._ahead_home: np.ndarray | None = None  # citizenships that weigh them at home (not yet heard there)
+        self.ahead_day = -1  # the day the last of them takes effect (-1: none coming)
 
     # ------------------------------------------------------------------ beliefs
     def start(self) -> None:
@@ -98,11 +104,13 @@ class Behaviour:
         p = np.where(seen, rel / np.maximum(rel + home, 1e-12), self.belief)
         self.belief = self.belief + bs.learning_rate * (p - self.belief)
 
-    def expect(self, ahead: np.ndarray | None, home: np.ndarray | None) -> None:
+    def expect(self, ahead: np.ndarray | None, home: np.ndarray | None, day: int = -1) -> None:
         """The release each citizenship expects once the rules announced for a later date
-        are in force (``Border.expect_news``; None: none is coming), and the citizenships
-        whose decisions at home do not take them into account yet."""
+        are in force (``Border.expect_news``; None: none is coming), the citizenships
+        whose decisions at home do not take them into account yet, and the day the last
+        of them takes effect."""
         self._ahead, self._ahead_home = ahead, home
+        self.ahead_day = -1 if ahead is None else day
 
     def hurry(self, held: bool = False) -> np.ndarray | None:
         """Per citizenship, the factor on the rate at which those waiting set out (at home,
@@ -117,6 +125,20 @@ class Behaviour:
         if not held:
             gap = np.where(self._ahead_home, gap, 0.0)
         return 1.0 + self.spec.beliefs.heard_share * np.expm1(self.spec.response.release_weight * gap)
+
+    def lure(self) -> np.ndarray | None:
+        """Per citizenship, the share of its potential departures that the response lets
+        go today which go besides, to wait near the border, while a better rule is to come
+        and decisions at home do not take it into account yet (they would arrive before
+        its day): heard_share x (exp(release_weight x (release expected under it -
+        belief)) - 1), those the response holds back now who would go under the rule, for
+        the share who heard. None: nothing better is coming, or ``waiting.near_border`` off."""
+        if self._ahead is None or not self.spec.waiting.near_border:
+            return None
+        gain = np.where(self._ahead_home, np.maximum(self._ahead - self.belief, 0.0), 0.0)
+        if not gain.any():
+            return None
+        return self.spec.beliefs.heard_share * np.expm1(self.spec.response.release_weight * gain)
 
     # ------------------------------------------------------------------ familiarity
     def add_legs(self, legs: np.ndarray) -> None:

@@ -75,10 +75,11 @@ class Border:
         # rules announced and not in force (AnnouncedRule), by tag: what each sets, and the
         # citizenships that take it into account by now (None: every one)
         self._news: dict[str, tuple[dict, np.ndarray | None]] = {}
-        # rules announced for a later date and still to come, by tag: what each sets, and the
+        # rules announced for a later date and still to come, by tag: what each sets, the
         # citizenships whose decisions at home do not take it into account yet (they would
-        # arrive before its day): what it will mean is what those waiting hurry before
-        self._coming: dict[str, tuple[dict, np.ndarray]] = {}
+        # arrive before its day), and its day: what it will mean is what those waiting hurry
+        # before, or set out to wait near the border for
+        self._coming: dict[str, tuple[dict, np.ndarray, int]] = {}
         # largest party the outcome tables cover (larger ones take the long way)
         dep = model.spec.departures
         self._nmax = min(max([dep.group_size.max] + [s.group_size.max for s in dep.by_citizenship.values()
@@ -142,36 +143,40 @@ class Border:
         if self._coming:
             self._expect_coming()
 
-    def expect_news(self, tag: str, sets: dict | None, home: np.ndarray | None = None) -> None:
+    def expect_news(self, tag: str, sets: dict | None, home: np.ndarray | None = None, day: int = -1) -> None:
         """News of a rule announced for a later date (``AnnouncedRule.effective``), known to
         every citizenship from its announcement to its day (``sets`` None: the day came):
         what it will mean once in force is what those waiting weigh against going now
-        (``Behaviour.hurry``). ``home``: the citizenships whose decisions at home do not
-        take it into account yet (``hear_news`` does from a journey ahead of its day);
-        those held on the way, days from the border, weigh it until its day."""
+        (``Behaviour.hurry``, ``Behaviour.lure``). ``home``: the citizenships whose
+        decisions at home do not take it into account yet (``hear_news`` does from a
+        journey ahead of its day); those held on the way, days from the border, weigh it
+        until its day. ``day``: the day it takes effect (what those who set out to wait
+        for it wait until)."""
         if sets is None:
             self._coming.pop(tag, None)
         else:
-            self._coming[tag] = (sets, np.ones(len(CITIZENSHIPS), bool) if home is None else np.array(home, bool))
+            self._coming[tag] = (sets, np.ones(len(CITIZENSHIPS), bool) if home is None else np.array(home, bool),
+                                 day)
         self._expect_coming()
 
     def _expect_coming(self) -> None:
         """Tell behaviour the expected release, per citizenship, with the news heard and
         every rule still to come (the news of ``_coming`` pushed with the rest, read, and
-        taken off again), and which citizenships weigh it at home."""
+        taken off again), which citizenships weigh it at home, and the day the last of
+        them takes effect (what is expected holds from then)."""
         if not self._coming:
             self.model.behaviour.expect(None, None)
             return
         saved = dict(self._news)
         home = np.zeros(len(CITIZENSHIPS), bool)
         try:
-            for tag, (sets, h) in self._coming.items():
+            for tag, (sets, h, _) in self._coming.items():
                 self._news[tag] = (sets, None)
                 home |= h
             ahead = self._believed()
         finally:
             self._news = saved
-        self.model.behaviour.expect(ahead, home)
+        self.model.behaviour.expect(ahead, home, max(day for _, _, day in self._coming.values()))
 
     def _believed(self) -> np.ndarray:
         """Expected release under the rules in force and the news heard of, per

@@ -19,6 +19,7 @@ from sim.engine.groups import ACTIVE
 from sim.engine.streams import derive_keys, name_id, poisson_from_uniform
 
 SPAWN = name_id("spawn")
+NEAR_BORDER = name_id("near_border")  # parties setting out to wait near the border for a better rule
 
 
 class Departures:
@@ -82,16 +83,22 @@ class Departures:
                 best[c], out[c] = s, o
         return out
 
-    def _from_home(self, potential: np.ndarray, response: np.ndarray) -> np.ndarray:
+    def _from_home(self, potential: np.ndarray, response: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Expected departures of each pair today: its potential times the response, plus
         those of its pool who go today (``behaviour.waiting``); the pool takes in those
         the response holds back, and empties faster before a worse rule announced for a
         later date (``Behaviour.hurry``). The pool is an expectation (no draw), so it moves only
-        where the response does; it starts at its steady state on the first day."""
+        where the response does; it starts at its steady state on the first day. Second,
+        those the response holds back who set out to wait near the border for a better
+        rule announced for a later date (``Behaviour.lure``; None: nobody): they do not
+        join the pool."""
         w = self.model.spec.behaviour.waiting
+        lure = self.model.behaviour.lure()
+        back = np.maximum(1.0 - response, 0.0)
+        lured = None if lure is None else potential * np.minimum(response * lure[self.cit], back)
         if w.leave_rate <= 0:
-            return potential * response
-        held = potential * np.maximum(1.0 - response, 0.0)
+            return potential * response, lured
+        held = potential * back if lured is None else potential * back - lured
         out = w.leave_rate * np.minimum(response, 1.0)
         hurry = self.model.behaviour.hurry()
         if hurry is not None:  # a worse rule is coming: waiting costs more (``Behaviour.hurry``)
@@ -101,7 +108,7 @@ class Departures:
             self.waiting = np.divide(held, rate, out=np.zeros_like(held), where=rate > 0)
         going = out * self.waiting
         self.waiting = self.waiting + held - going - w.settle_rate * self.waiting
-        return potential * response + going
+        return potential * response + going, lured
 
     def draw(self, t: int) -> np.ndarray:
         """Today's parties as new group rows (already counted as departures)."""
@@ -109,13 +116,27 @@ class Departures:
         if self._can_leave[0] is not m.router.can_leave:  # the route weights changed
             self._can_leave = (m.router.can_leave, m.router.can_leave[self.cit, self.origin])
         response = m.behaviour.departure_factor(self.cit, self.origin) * self._can_leave[1]
-        base = self._from_home(m.inputs.departures[t, self.cit] * self.share, response)
-        expected = np.bincount(self.cit, weights=base, minlength=len(CITIZENSHIPS))
+        base, lured = self._from_home(m.inputs.departures[t, self.cit] * self.share, response)
+        both = base if lured is None else base + lured
+        expected = np.bincount(self.cit, weights=both, minlength=len(CITIZENSHIPS))
         factor = m.levers.departure_factor(t, expected) * m.behaviour.prevalence_factor(expected)
-        lam = base * factor[self.cit]
-        m.behaviour.remember_departures(self.cit, lam)
+        m.behaviour.remember_departures(self.cit, both * factor[self.cit])
         u = m.streams.uniform("departures", t, self.key) if self._count_u is None else self._count_u[t]
-        n = poisson_from_uniform(lam, u)
+        rows = self._parties(t, poisson_from_uniform(base * factor[self.cit], u), self._day_keys[t])
+        if lured is None:
+            return rows
+        # those who set out to wait near the border: their own count's draw and parties' keys,
+        # so that the others' dice are the same with or without a better rule to come
+        u = m.streams.uniform("departures_near_border", t, self.key)
+        near = self._parties(t, poisson_from_uniform(lured * factor[self.cit], u), derive_keys(self.key, t, NEAR_BORDER))
+        m.groups.wait_for[near] = m.behaviour.ahead_day
+        m.lured = m.lured or bool(len(near))
+        return np.concatenate([rows, near])
+
+    def _parties(self, t: int, n: np.ndarray, day_keys: np.ndarray) -> np.ndarray:
+        """``n`` people of each pair set out today in parties (new group rows, counted as
+        departures), each party's key derived from its pair's key of the day (``day_keys``)."""
+        m = self.model
         pos = (n > 0).nonzero()[0]
         if not len(pos):
             return np.zeros(0, np.int64)
@@ -126,7 +147,7 @@ class Departures:
         pair_first = first.repeat(k)
         j = np.arange(len(pair)) - pair_first
         # the candidates' keys: the pair's key of the day, then the candidate's number
-        keys = derive_keys(self._day_keys[t, pos].repeat(k), j)
+        keys = derive_keys(day_keys[pos].repeat(k), j)
         z = ndtri(m.streams.uniform("party_size", t, keys))
         size = np.minimum(np.maximum(np.rint(np.exp(self.gmu[pair] + self.gsig[pair] * z)), 1),
                           self.gmax[pair]).astype(np.int64)

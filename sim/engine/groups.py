@@ -38,6 +38,7 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "days_travelling": (np.int32, 0),
     "belief": (np.float64, 0.0),      # believed release chance when the group (last) decided to go
     "held": (np.bool_, False),        # held in a town by a fall of that belief (behaviour.on_the_way)
+    "wait_for": (np.int32, -1),       # day of a better rule the party set out to wait for near the border (-1: none)
 }
 
 

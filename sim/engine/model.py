@@ -74,6 +74,7 @@ class RouteModel(Model):
         self.books = Books(self.n_days, len(CITIZENSHIPS), net, inputs.day_of(sc.period.start))
         self.active = np.zeros(0, np.int64)
         self._waiting = np.zeros(0, np.int64)
+        self.lured = False  # whether any party has set out to wait near the border (Departures.draw)
         self._split_rows: list[np.ndarray] = []
         self._agents: dict[int, MigrantGroup] = {}
         self._callbacks: list[Callable] = []  # Mesa holds events weakly; their functions live here
@@ -82,6 +83,7 @@ class RouteModel(Model):
         self.darien_exit = np.zeros(net.n_nodes, bool)
         self.darien_exit[[net.index[n] for n in sc.darien_exit_nodes]] = True
         self._town = ~net.is_border  # places where a party may move on (not a border area)
+        self._near_border = net.kind == "crossing"  # Mexican border towns: where parties wait for a better rule
         self.behaviour = Behaviour(self)
         self.crossing = Crossing(self)
         self.border = Border(self)
@@ -152,7 +154,13 @@ class RouteModel(Model):
         if len(rows):
             g.status[rows] = ACTIVE
             g.belief[rows] = self.behaviour.belief[g.cit[rows]]  # they decide again
-            self.books.record("retries", g.cit[rows], g.node[rows], g.size[rows])
+            ruled = g.wait_for[rows] >= 0  # waited near the border for a rule's day: not a retry
+            if ruled.any():
+                g.wait_for[rows[ruled]] = -1
+                r = rows[~ruled]
+            else:
+                r = rows
+            self.books.record("retries", g.cit[r], g.node[r], g.size[r])
             self.active = np.concatenate([self.active, rows])
 
     def _travel(self, t: int) -> None:
@@ -166,6 +174,8 @@ class RouteModel(Model):
         node = g.node[act]
         town = (edge < 0) & self._town[node]
         here = in_town = act[town]
+        if self.lured:
+            here = self._wait_near_border(here, t)
         if self.spec.behaviour.response.give_up:
             if self.spec.behaviour.on_the_way.settle_rate < 1.0:
                 # a held party a lever moved out of its town decides again at the next one
@@ -197,12 +207,34 @@ class RouteModel(Model):
         for p in range(MAX_PASSES):
             if not len(on_edge) and not len(at_node):
                 break
+            if len(at_node) and p and self.lured:  # arrived at a border town with time left today
+                at_node = self._wait_near_border(at_node, t)
             if len(at_node):
                 went, split = self.router.choose(at_node, t, p)
                 on_edge = np.concatenate([on_edge, at_node if went is None else at_node[went]] + split)
             if not len(on_edge):
                 break
             on_edge, at_node = self._advance(on_edge, t, p)
+
+    def _wait_near_border(self, rows: np.ndarray, t: int) -> np.ndarray:
+        """Parties that set out to wait for a better rule announced for a later date
+        (``Behaviour.lure``) stop in the first Mexican border town they reach (a node of
+        kind crossing) until its day, then decide again as those who wait to retry do.
+        Returns the rows that go on."""
+        g = self.groups
+        wf = g.wait_for[rows]
+        if not (wf >= 0).any():
+            return rows
+        stop = (wf > t) & self._near_border[g.node[rows]]
+        if not stop.any():
+            return rows
+        r = rows[stop]
+        g.status[r] = WAITING
+        g.wait_until[r] = wf[stop]
+        g.budget[r] = 0.0
+        self.books.record("waited_near_border", g.cit[r], g.node[r], g.size[r])
+        self.park(r)
+        return rows[~stop]
 
     def _reconsider(self, rows: np.ndarray, t: int) -> np.ndarray:
         """People in a town whose citizenship's belief fell since they set out go on with

@@ -193,7 +193,7 @@ class AnnouncedRule(Lever):
         st.hear_day = np.maximum(st.effective_day - np.rint(journey), t0)
         st.heard = np.zeros(len(CITIZENSHIPS), bool)
         st.ahead = True  # the rule is still to come (until its day)
-        ctx.border.expect_news(ctx.tag, st.sets, home=~st.heard)
+        ctx.border.expect_news(ctx.tag, st.sets, home=~st.heard, day=st.effective_day)
         self.on_day(ctx, t0)
 
     def on_day(self, ctx, t):
@@ -204,7 +204,7 @@ class AnnouncedRule(Lever):
         if (due & ~st.heard).any():
             st.heard = due
             ctx.border.hear_news(ctx.tag, st.sets, heard=due)
-            ctx.border.expect_news(ctx.tag, st.sets, home=~due)
+            ctx.border.expect_news(ctx.tag, st.sets, home=~due, day=st.effective_day)
         if t >= st.effective_day:
             st.ahead = False
             ctx.border.expect_news(ctx.tag, None)

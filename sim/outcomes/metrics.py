@@ -40,6 +40,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("expulsions", "persons", "CBP area name", "people expelled under Title 42", "Title 42 expulsions"),
     Metric("retries", "persons", "node id where they set out again", "expelled or removed people setting out again",
            "retries", policy_outcome=False),
+    Metric("waited_near_border", "persons", "node id of the border town",
+           "people who set out before a better rule announced for a later date and stopped in a Mexican border "
+           "town to wait for its day (behaviour.waiting.near_border)", "waited near the border for a rule",
+           policy_outcome=False),
     Metric("interdictions", "persons", "node id", "people caught on the way and sent back by an enforcement lever",
            "interdictions", policy_outcome=False),
     Metric("paroled", "persons", "origin node id", "people who came in by a parole pathway (flown in, not encountered)",
