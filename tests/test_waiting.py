@@ -140,3 +140,31 @@ def test_those_who_hear_of_a_better_rule_ahead_set_out_and_wait_near_the_border(
     assert mexican(home, "waited_near_border").sum() == 0
     for _, m in runs.values():
         assert m.people_ledger()["balanced"]
+
+
+def test_they_wait_in_the_town_the_border_is_reached_from_not_at_an_earlier_crossing(tmp_path):
+    """Venezuelans lured by a better rule ahead cross the jungle now and wait in the border
+    city, not at a crossing on the way (here the fork town is a crossing, as Cúcuta and
+    Acandí are in the history's network): more Darién crossings before the day than
+    without the news, and every wait in the town a border area is reached from."""
+    from conftest import TINY_EDGES, TINY_NODES, write_network
+
+    nodes = [(i, n, "crossing" if i == "n_fork" else k, *rest) for i, n, k, *rest in TINY_NODES]
+    news = {"type": "announced_rule", "label": "better rule to come", "start": "2023-01-20",
+            "effective": "2023-03-20", "title42": False, "removal_share": {"default": 0.0}}
+    rule = {"type": "processing_regime", "label": "the rule", "start": "2023-03-20", "title42": False,
+            "removal_share": {"default": 0.0}}
+    behaviour = {"response": {"release_weight": 3.0}, "beliefs": {"learning_rate": 0.0, "heard_share": 0.8}}
+    out = {}
+    for name, policies in (("plain", (rule,)), ("near", (news, rule))):
+        sc = tiny_scenario(tmp_path, behaviour=behaviour)
+        write_network(tmp_path / "net", nodes, TINY_EDGES)
+        sc["policies"] = list(policies)
+        m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc)), 1).run()
+        ts = m.timeseries()
+        out[name] = ts[ts["nationality"] == "VENEZUELA"]
+    dar = {k: v[v["metric"] == "darien_crossings"].groupby("date")["value"].sum() for k, v in out.items()}
+    assert between(dar["near"], "2023-01-25", "2023-03-10") > 1.2 * between(dar["plain"], "2023-01-25", "2023-03-10")
+    waited = out["near"][out["near"]["metric"] == "waited_near_border"]
+    assert waited["value"].sum() > 0
+    assert set(waited.loc[waited["value"] > 0, "place"]) == {"n_city"}

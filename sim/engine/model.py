@@ -83,7 +83,10 @@ class RouteModel(Model):
         self.darien_exit = np.zeros(net.n_nodes, bool)
         self.darien_exit[[net.index[n] for n in sc.darien_exit_nodes]] = True
         self._town = ~net.is_border  # places where a party may move on (not a border area)
-        self._near_border = net.kind == "crossing"  # Mexican border towns: where parties wait for a better rule
+        # the towns a US border area is reached from (Mexico's border cities), where parties
+        # wait for a better rule (not every crossing: Cúcuta and Acandí are crossings too)
+        self._near_border = np.zeros(net.n_nodes, bool)
+        self._near_border[net.src[net.is_border[net.dst]]] = True
         self.behaviour = Behaviour(self)
         self.crossing = Crossing(self)
         self.border = Border(self)
@@ -218,8 +221,8 @@ class RouteModel(Model):
 
     def _wait_near_border(self, rows: np.ndarray, t: int) -> np.ndarray:
         """Parties that set out to wait for a better rule announced for a later date
-        (``Behaviour.lure``) stop in the first Mexican border town they reach (a node of
-        kind crossing) until its day, then decide again as those who wait to retry do.
+        (``Behaviour.lure``) stop in the first town they reach from which a US border area
+        is reached (Mexico's border cities) until its day, then decide again as those who wait to retry do.
         Returns the rows that go on."""
         g = self.groups
         wf = g.wait_for[rows]

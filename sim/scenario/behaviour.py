@@ -96,7 +96,7 @@ class Waiting(Strict):
         "exp(release_weight x the fall of the release they expect)"))
     near_border: bool = Field(True, description=(
         "those who heard of a better rule announced for a later date (announced_rule with effective) and would "
-        "go under it set out now and wait in a Mexican border town (a node of kind crossing) for its day: of a "
+        "go under it set out now and wait in a town a US border area is reached from (a Mexican border city) for its day: of a "
         "day's potential departures held back by the response r, heard_share x r x "
         "(exp(release_weight x the rise of the release they expect) - 1) go; false: they wait at home"))
 
