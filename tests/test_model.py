@@ -122,7 +122,7 @@ def random_network(draw):
 @given(net=random_network(), levels=st.lists(st.floats(0, 100), min_size=2, max_size=2),
        split=st.booleans(), mode=st.sampled_from(["common", "single"]), seed=st.integers(0, 10_000),
        save=st.booleans(), hold=st.sampled_from([1.0, 0.05, 0.0]), prevalence=st.sampled_from([0.0, 0.5, 0.9]),
-       time_value=st.sampled_from([0.0, 1.0]), later=st.booleans())
+       time_value=st.sampled_from([0.0, 1.0]), later=st.sampled_from([None, "worse", "better"]))
 def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, split, mode, seed, save, hold,
                                                 prevalence, time_value, later):
     tmp = tmp_path_factory.mktemp("rand")
@@ -141,9 +141,12 @@ def test_people_ledger_holds_on_random_networks(tmp_path_factory, net, levels, s
                        "on_the_way": {"settle_rate": hold, "leave_rate": 0.2},
                        "prevalence": {"elasticity": prevalence, "memory_days": 10},
                        "waiting": {"leave_rate": 0.05, "settle_rate": 0.01}}
-    if later:  # a harsher rule announced for a later date: the waiting and the held hurry before it
+    if later == "worse":  # a harsher rule announced for a later date: the waiting and the held hurry before it
         sc["policies"].append({"type": "announced_rule", "label": "removal to come", "start": "2023-01-25",
                                "effective": "2023-02-20", "removal_share": {"default": 1.0}})
+    elif later == "better":  # a better one: some set out now and wait in the border town for its day
+        sc["policies"].append({"type": "announced_rule", "label": "release to come", "start": "2023-01-25",
+                               "effective": "2023-02-20", "title42": False, "removal_share": {"default": 0.0}})
     sc["route_choice"] = {"split_at_forks": split, "save_for_fare": save, "days_weight": 0.05,
                           "time_value_elasticity": time_value}   # Cubans' day dearer than the others
     m = run(write_yaml(tmp / "s.yaml", sc), seed)

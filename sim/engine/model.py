@@ -221,13 +221,16 @@ class RouteModel(Model):
 
     def _wait_near_border(self, rows: np.ndarray, t: int) -> np.ndarray:
         """Parties that set out to wait for a better rule announced for a later date
-        (``Behaviour.lure``) stop in the first town they reach from which a US border area
-        is reached (Mexico's border cities) until its day, then decide again as those who wait to retry do.
-        Returns the rows that go on."""
+        (``Behaviour.lure``) stop in the first town a US border area is reached from
+        (Mexico's border cities) until its day, then decide again as those who wait to
+        retry do (``_wake``, not counted as retries). Returns the rows that go on."""
         g = self.groups
         wf = g.wait_for[rows]
         if not (wf >= 0).any():
             return rows
+        came = (wf >= 0) & (wf <= t)  # the day came on the way: they no longer wait for it (nor count as such)
+        if came.any():
+            g.wait_for[rows[came]] = -1
         stop = (wf > t) & self._near_border[g.node[rows]]
         if not stop.any():
             return rows
