@@ -105,6 +105,19 @@ def test_the_waiting_go_before_a_worse_rule_announced_for_a_later_date(tmp_path)
     assert runs["news"][1].departures.waiting[mex].sum() < runs["calm"][1].departures.waiting[mex].sum()
 
 
+def lured() -> dict:
+    """A behaviour block with a strong response and no learning (a fresh dict: helpers add to it)."""
+    return {"response": {"release_weight": 3.0}, "beliefs": {"learning_rate": 0.0, "heard_share": 0.8}}
+
+
+def better_rule_to_come(announced: str, effective: str) -> tuple[dict, dict]:
+    """News on ``announced`` of a rule ending Title 42 with no removals from ``effective``,
+    and the rule itself from that day."""
+    rule = {"title42": False, "removal_share": {"default": 0.0}}
+    return ({"type": "announced_rule", "label": "better rule to come", "start": announced, "effective": effective,
+             **rule}, {"type": "processing_regime", "label": "the rule", "start": effective, **rule})
+
+
 def test_those_who_hear_of_a_better_rule_ahead_set_out_and_wait_near_the_border(tmp_path):
     """Title 42 in force; a rule announced on 2023-02-01 to apply from 2023-03-10 ends it
     with no removals (and does so on that day). Until decisions at home take it into
@@ -112,11 +125,8 @@ def test_those_who_hear_of_a_better_rule_ahead_set_out_and_wait_near_the_border(
     town until its day: more departures than without the news, the same encounters
     before the day (they wait; everyone else's dice are the same), more just after it.
     With ``near_border`` off the news changes nothing before decisions take it in."""
-    news = {"type": "announced_rule", "label": "better rule to come", "start": "2023-02-01",
-            "effective": "2023-03-10", "title42": False, "removal_share": {"default": 0.0}}
-    rule = {"type": "processing_regime", "label": "the rule", "start": "2023-03-10", "title42": False,
-            "removal_share": {"default": 0.0}}
-    behaviour = {"response": {"release_weight": 3.0}, "beliefs": {"learning_rate": 0.0, "heard_share": 0.8}}
+    news, rule = better_rule_to_come("2023-02-01", "2023-03-10")
+    behaviour = lured()
     runs = {}
     for name, waiting, policies in (("plain", None, (rule,)), ("near", None, (news, rule)),
                                     ("home", {"near_border": False}, (news, rule))):
@@ -150,11 +160,8 @@ def test_they_wait_in_the_town_the_border_is_reached_from_not_at_an_earlier_cros
     from conftest import TINY_EDGES, TINY_NODES, write_network
 
     nodes = [(i, n, "crossing" if i == "n_fork" else k, *rest) for i, n, k, *rest in TINY_NODES]
-    news = {"type": "announced_rule", "label": "better rule to come", "start": "2023-01-20",
-            "effective": "2023-03-20", "title42": False, "removal_share": {"default": 0.0}}
-    rule = {"type": "processing_regime", "label": "the rule", "start": "2023-03-20", "title42": False,
-            "removal_share": {"default": 0.0}}
-    behaviour = {"response": {"release_weight": 3.0}, "beliefs": {"learning_rate": 0.0, "heard_share": 0.8}}
+    news, rule = better_rule_to_come("2023-01-20", "2023-03-20")
+    behaviour = lured()
     out = {}
     for name, policies in (("plain", (rule,)), ("near", (news, rule))):
         sc = tiny_scenario(tmp_path, behaviour=behaviour)
