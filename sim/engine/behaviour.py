@@ -127,12 +127,13 @@ class Behaviour:
         return 1.0 + self.spec.beliefs.heard_share * np.expm1(self.spec.response.release_weight * gap)
 
     def lure(self) -> np.ndarray | None:
-        """Per citizenship, the share of its potential departures that the response lets
-        go today which go besides, to wait near the border, while a better rule is to come
-        and decisions at home do not take it into account yet (they would arrive before
-        its day): heard_share x (exp(release_weight x (release expected under it -
-        belief)) - 1), those the response holds back now who would go under the rule, for
-        the share who heard. None: nothing better is coming, or ``waiting.near_border`` off."""
+        """Per citizenship, those who set out to wait near the border for a better rule to
+        come, per person the response lets go today, while decisions at home do not take
+        the rule into account yet (they would arrive before its day): heard_share x
+        (exp(release_weight x (release expected under it - belief)) - 1), the people the
+        response holds back now who would go under the rule, for the share who heard
+        (``Departures`` caps them at those held back). None: nothing better is coming, or
+        ``waiting.near_border`` off."""
         if self._ahead is None or not self.spec.waiting.near_border:
             return None
         gain = np.where(self._ahead_home, np.maximum(self._ahead - self.belief, 0.0), 0.0)
