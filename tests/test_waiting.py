@@ -126,11 +126,11 @@ def test_those_who_hear_of_a_better_rule_ahead_set_out_and_wait_near_the_border(
     before the day (they wait; everyone else's dice are the same), more just after it.
     With ``near_border`` off the news changes nothing before decisions take it in."""
     news, rule = better_rule_to_come("2023-02-01", "2023-03-10")
-    behaviour = lured()
     runs = {}
     for name, waiting, policies in (("plain", None, (rule,)), ("near", None, (news, rule)),
                                     ("home", {"near_border": False}, (news, rule))):
-        runs[name] = mexican_departures(tmp_path, name, waiting=waiting, policies=policies, behaviour=behaviour)
+        # a fresh behaviour block per run: mexican_departures adds the waiting block to it
+        runs[name] = mexican_departures(tmp_path, name, waiting=waiting, policies=policies, behaviour=lured())
     flow = {k: v[0] for k, v in runs.items()}
     before, ahead = ("2023-01-01", "2023-01-31"), ("2023-02-01", "2023-02-25")
     assert between(flow["near"], *before) == between(flow["plain"], *before)
@@ -161,10 +161,9 @@ def test_they_wait_in_the_town_the_border_is_reached_from_not_at_an_earlier_cros
 
     nodes = [(i, n, "crossing" if i == "n_fork" else k, *rest) for i, n, k, *rest in TINY_NODES]
     news, rule = better_rule_to_come("2023-01-20", "2023-03-20")
-    behaviour = lured()
     out = {}
     for name, policies in (("plain", (rule,)), ("near", (news, rule))):
-        sc = tiny_scenario(tmp_path, behaviour=behaviour)
+        sc = tiny_scenario(tmp_path, behaviour=lured())
         write_network(tmp_path / "net", nodes, TINY_EDGES)
         sc["policies"] = list(policies)
         m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc)), 1).run()
