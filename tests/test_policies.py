@@ -305,6 +305,33 @@ def test_news_composes_and_the_latest_announced_wins(tmp_path):
     np.testing.assert_allclose(at["2023-02-11"], in_force)             # a ended: nothing changes
 
 
+def test_news_announced_later_wins_though_heard_sooner(tmp_path):
+    """Two rules for later dates: the one announced first (a removal share for Mexicans
+    only; the others keep theirs) is heard by Venezuelans a journey ahead of its far day,
+    after the one announced later (everyone removed) with a near day. The later
+    announcement still wins for them: what they believe is read in the order announced,
+    not in the order heard."""
+    sc = tiny_scenario(tmp_path, behaviour={"beliefs": {"heard_share": 1.0, "learning_rate": 0.0}})
+    sc["policies"] = [
+        {"type": "announced_rule", "label": "first", "start": "2023-01-20", "effective": "2023-03-31",
+         "removal_share": {"MEXICO": 0.9}},
+        {"type": "announced_rule", "label": "second", "start": "2023-02-05", "effective": "2023-02-12",
+         "removal_share": {"default": 1.0}, "removed_retry": 0.0},
+    ]
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / "two.yaml", sc)), 1)
+    ven = CODE["VENEZUELA"]
+    state = {ctx.lever.label: ctx.state for ctx in m.levers.contexts}
+    last = m.inputs.day_of(dt.date(2023, 3, 30))
+    belief = {}
+    while m.day <= last:
+        m.step()
+        belief[m.day - 1] = m.behaviour.belief[ven]
+    heard_first, heard_second = int(state["first"].hear_day[ven]), int(state["second"].hear_day[ven])
+    assert heard_second < heard_first <= last                     # heard in the other order
+    assert belief[heard_second - 1] > 0.1                         # before: release expected
+    assert max(belief[t] for t in range(heard_second, last + 1)) < 1e-12  # from the second on: removed
+
+
 def test_news_for_a_later_date_reaches_each_citizenship_a_journey_ahead(tmp_path):
     """Title 42's end announced for a later date (announced_rule with effective): the far
     citizenship (Venezuelans, the long way) takes it into account before the near one

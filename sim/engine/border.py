@@ -75,6 +75,10 @@ class Border:
         # rules announced and not in force (AnnouncedRule), by tag: what each sets, and the
         # citizenships that take it into account by now (None: every one)
         self._news: dict[str, tuple[dict, np.ndarray | None]] = {}
+        # the order in which the news was announced (its first hear_news or expect_news):
+        # news is read in this order, the latest winning, whatever the order in which the
+        # citizenships come to hear it (a rule announced later can be heard sooner)
+        self._announced: dict[str, int] = {}
         # rules announced for a later date and still to come, by tag: what each sets, the
         # citizenships whose decisions at home do not take it into account yet (they would
         # arrive before its day), and its day: what it will mean is what those waiting hurry
@@ -132,6 +136,7 @@ class Border:
         citizenships whose decisions take the news into account by now (None: every one;
         news of a rule announced for a later date reaches each a journey ahead of it)."""
         before = self._believed()
+        self._announced.setdefault(tag, len(self._announced))
         if sets is None:
             self._news.pop(tag, None)
         else:
@@ -152,6 +157,7 @@ class Border:
         journey ahead of its day); those held on the way, days from the border, weigh it
         until its day. ``day``: the day it takes effect (what those who set out to wait
         for it wait until)."""
+        self._announced.setdefault(tag, len(self._announced))
         if sets is None:
             self._coming.pop(tag, None)
         else:
@@ -180,13 +186,13 @@ class Border:
 
     def _believed(self) -> np.ndarray:
         """Expected release under the rules in force and the news heard of, per
-        citizenship: each citizenship with the news it has heard (citizenships that have
-        heard the same pieces are computed together)."""
+        citizenship: each citizenship with the news it has heard, in the order announced
+        (citizenships that have heard the same pieces are computed together)."""
         if not self._news:
             return self.expected_release()
-        tags = list(self._news)
+        tags = sorted(self._news, key=self._announced.__getitem__)
         n = len(CITIZENSHIPS)
-        heard = np.stack([np.ones(n, bool) if h is None else h for _, h in self._news.values()], axis=1)
+        heard = np.stack([np.ones(n, bool) if (h := self._news[tag][1]) is None else h for tag in tags], axis=1)
         out = np.empty(n)
         for pattern in np.unique(heard, axis=0):
             rows = (heard == pattern).all(axis=1)
