@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.citizenship import CITIZENSHIPS
+from sim.citizenship import CITIZENSHIPS, REGIONS
 from sim.errors import InputError
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -73,6 +73,14 @@ def check_citizenships(labels, allow_default: bool = False):
         if k not in CITIZENSHIPS:
             raise ValueError(f"unknown citizenship {k!r}")
     return labels
+
+
+def check_regions(v: dict) -> dict:
+    """``v`` if every key is a region of origin (sim.citizenship.REGIONS); ValueError otherwise."""
+    for r in v:
+        if r not in REGIONS:
+            raise ValueError(f"unknown region {r!r} (one of {', '.join(REGIONS)})")
+    return v
 
 
 def read_yaml_mapping(path, what: str) -> dict:

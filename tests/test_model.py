@@ -374,3 +374,30 @@ def test_a_saving_party_stays_until_it_has_earned_the_fare(tmp_path):
             else:
                 assert m.day - 1 < until or g.saving_for[r] == e
     assert fork in places and m.people_ledger()["balanced"]
+
+
+# ---- a region of origin may learn at its own rate (behaviour.beliefs.by_region) ----
+def _beliefs(tmp_path, name, beliefs):
+    sc = tiny_scenario(tmp_path, behaviour={"response": {"release_weight": 3.0}, "beliefs": beliefs})
+    m = RouteModel(Inputs.load(write_yaml(tmp_path / f"{name}.yaml", sc)), 1).run()
+    return m.behaviour.belief.copy()
+
+
+def test_a_region_s_own_learning_rate_moves_only_its_citizenships(tmp_path):
+    from sim.citizenship import CODE
+    ven, mex = CODE["VENEZUELA"], CODE["MEXICO"]   # South America, Mexico and Central America
+    still = _beliefs(tmp_path, "still", {"learning_rate": 0.0, "delay_days": 3, "window_days": 5})
+    own = _beliefs(tmp_path, "own", {"learning_rate": 0.0, "delay_days": 3, "window_days": 5,
+                                     "by_region": {"south_america": {"learning_rate": 0.3}}})
+    shared = _beliefs(tmp_path, "shared", {"learning_rate": 0.3, "delay_days": 3, "window_days": 5})
+    assert abs(own[ven] - still[ven]) > 0.01            # Venezuelans learn from their outcomes
+    assert own[mex] == still[mex]                       # Mexicans keep the belief the rules imply
+    assert own[ven] == pytest.approx(shared[ven], abs=0.05) and shared[mex] != still[mex]
+
+
+def test_an_unknown_region_exits_2_naming_the_field(tmp_path, capsys):
+    from sim.cli import main
+    sc = tiny_scenario(tmp_path, behaviour={"beliefs": {"by_region": {"andes": {"learning_rate": 0.1}}}})
+    assert main(["validate", str(write_yaml(tmp_path / "bad.yaml", sc))]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml: behaviour.beliefs.by_region" in err and "andes" in err and err.count("\n") == 1

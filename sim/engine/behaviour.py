@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.citizenship import CITIZENSHIPS
+from sim.citizenship import CITIZENSHIPS, REGION_OF
 from sim.engine.bookkeeping import accumulate
 
 FAMILIARITY_EVERY_DAYS = 7
@@ -68,6 +68,7 @@ class Behaviour:
         self.spec = b
         nc = len(CITIZENSHIPS)
         self.belief = np.full(nc, np.nan)
+        self._belief_rate = np.array([b.beliefs.rate_of(REGION_OF[c]) for c in CITIZENSHIPS])
         self.familiarity = np.full((nc, model.network.n_edges), b.familiarity.initial)
         self._legs_since = np.zeros((nc, model.network.n_edges))
         self._departed_since = np.zeros(nc)
@@ -91,18 +92,19 @@ class Behaviour:
         self.belief[changed] += h * (expected[changed] - self.belief[changed])
 
     def learn(self, t: int) -> None:
-        """Beliefs move toward co-nationals' outcomes of ``window_days`` ending ``delay_days`` ago."""
+        """Beliefs move toward co-nationals' outcomes of ``window_days`` ending ``delay_days`` ago,
+        each citizenship at its region's rate (``beliefs.by_region``) or the shared one."""
         bs = self.spec.beliefs
         tal = self.model.books.tallies
         hi = t - bs.delay_days
         lo = max(hi - bs.window_days, 0)
-        if hi <= 0 or bs.learning_rate <= 0:
+        if hi <= 0 or not self._belief_rate.any():
             return
         rel = tal.released[lo:hi].sum(axis=0)
         home = tal.sent_home[lo:hi].sum(axis=0)
         seen = rel + home > 0
         p = np.where(seen, rel / np.maximum(rel + home, 1e-12), self.belief)
-        self.belief = self.belief + bs.learning_rate * (p - self.belief)
+        self.belief = self.belief + self._belief_rate * (p - self.belief)
 
     def expect(self, ahead: np.ndarray | None, home: np.ndarray | None, day: int = -1) -> None:
         """The release each citizenship expects once the rules announced for a later date

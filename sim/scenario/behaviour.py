@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from sim.schema import NonNeg, Share, Strict
+from sim.schema import NonNeg, Share, Strict, check_regions
+
+class RegionBeliefs(Strict):
+    """A region of origin's own belief parameters (none: the shared ones)."""
+
+    learning_rate: Share | None = Field(None, description="a day's move toward co-nationals' outcomes (none = the shared rate)")
+
 
 class Beliefs(Strict):
     """What prospective migrants believe their chance of being released in the US is.
@@ -22,12 +28,30 @@ class Beliefs(Strict):
     ``delay_days`` ago, by ``learning_rate`` a day (news through family and contacts);
     on the day a lever announces a new rule, the share ``heard_share`` who hear of it
     move to the outcome the rule implies at once.
+
+    A region of origin named in ``by_region`` learns at its own rate: news travels
+    through different networks (the Cubans', Haitians' and Nicaraguans' diasporas in the
+    US against the Venezuelans' on the way in South America), and the behaviour issue
+    allows one response set per region of origin, not per event or citizenship.
     """
 
     delay_days: Annotated[int, Field(ge=0, le=365)] = 21
     window_days: Annotated[int, Field(ge=1, le=365)] = 30
     learning_rate: Share = 0.05
     heard_share: Share = 0.5
+    by_region: dict[str, RegionBeliefs] = Field(default_factory=dict, description=(
+        "a region of origin's own learning rate (sim.citizenship.REGIONS), in place of the shared one; "
+        "missing = the shared rate"))
+
+    @field_validator("by_region")
+    @classmethod
+    def _regions(cls, v):
+        return check_regions(v)
+
+    def rate_of(self, region: str) -> float:
+        """The learning rate of a region of origin's citizenships."""
+        own = self.by_region.get(region)
+        return self.learning_rate if own is None or own.learning_rate is None else own.learning_rate
 
 
 class Response(Strict):

@@ -14,10 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.citizenship import REGIONS
 from sim.levers import LeverSpec
 from sim.scenario.behaviour import Behaviour
-from sim.schema import NonNeg, Positive, Share, Strict, check_citizenships
+from sim.schema import NonNeg, Positive, Share, Strict, check_citizenships, check_regions
 
 
 def _check_labels(d: dict[str, Any], allow_default: bool = True) -> dict[str, Any]:
@@ -123,14 +122,6 @@ class CitizenshipDepartures(Strict):
         return v
 
 
-def _known_regions(v: dict) -> dict:
-    """``v`` if every key is a region of origin (sim.citizenship.REGIONS)."""
-    for r in v:
-        if r not in REGIONS:
-            raise ValueError(f"unknown region {r!r} (one of {', '.join(REGIONS)})")
-    return v
-
-
 class RegionSeason(Strict):
     """A region's own amplitude and peak, in place of the shared ones (the cycles stay
     shared). Why: the regions' years need not peak together, and one season for all made
@@ -160,7 +151,7 @@ class Seasonality(Strict):
     @field_validator("by_region")
     @classmethod
     def _regions(cls, v):
-        return _known_regions(v)
+        return check_regions(v)
 
     def of_region(self, region: str) -> tuple[float, float]:
         """The amplitude and peak month a region's potential departures follow."""
@@ -222,7 +213,7 @@ class Departures(Strict):
     @field_validator("trend")
     @classmethod
     def _regions(cls, v):
-        for r, g in _known_regions(v).items():
+        for r, g in check_regions(v).items():
             if not -3.0 <= g <= 3.0:
                 raise ValueError(f"{r}: {g} is outside [-3, 3] (log growth per year)")
         return v
