@@ -401,3 +401,24 @@ def test_an_unknown_region_exits_2_naming_the_field(tmp_path, capsys):
     assert main(["validate", str(write_yaml(tmp_path / "bad.yaml", sc))]) == 2
     err = capsys.readouterr().err
     assert "bad.yaml: behaviour.beliefs.by_region" in err and "andes" in err and err.count("\n") == 1
+
+
+# ---- entries into a country: what the countries on the way count ----
+def test_country_entries_are_the_legs_across_a_border(tmp_path):
+    import pandas as pd
+    sc = tiny_scenario(tmp_path)
+    nodes = pd.read_csv(tmp_path / "net" / "nodes.csv")
+    country = {"o_a": "A", "n_fork": "A", "n_jungle_exit": "P", "n_detour": "P", "o_b": "M", "n_city": "M"}
+    nodes["country"] = nodes["id"].map(country).fillna("US")
+    nodes.to_csv(tmp_path / "net" / "nodes.csv", index=False)
+    m = run(write_yaml(tmp_path / "s.yaml", sc))
+    ts = m.timeseries()
+    got = ts[ts["metric"] == "country_entries"].groupby(["nationality", "place"])["value"].sum()
+    legs = m.leg_flows()
+    across = legs[legs["from"].map(country).fillna("US") != legs["to"].map(country).fillna("US")]
+    want = across.groupby(["nationality", "to"])["persons"].sum()
+    areas = dict(zip(m.network.ids, m.network.names))   # border areas are reported by their CBP name
+    want.index = pd.MultiIndex.from_tuples([(c, areas[t] if t.startswith("b_") else t) for c, t in want.index],
+                                           names=["nationality", "place"])
+    assert len(want) >= 3 and set(want.index.get_level_values("place")) >= {"n_jungle_exit", "n_city"}
+    pd.testing.assert_series_equal(got.sort_index(), want.sort_index(), check_names=False, check_dtype=False)

@@ -161,13 +161,22 @@ class Books:
         self._legs_today: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (cit, edges, persons)
         # the rows report a visa holders' twin as its origin (``Network.public_node``)
         self._public = network.public_node if network.holders_of else None
+        # legs into another country: their starts are the ``country_entries`` metric
+        country = network.nodes["country"].to_numpy()
+        self._entry = country[network.src] != country[network.dst]
 
     def record(self, metric: str, cit: np.ndarray, node: np.ndarray, value: np.ndarray) -> None:
         self.recorder.add(metric, cit, node if self._public is None else self._public[node], value)
 
     def start_legs(self, cit: np.ndarray, edges: np.ndarray, size: np.ndarray) -> None:
-        """People setting out on legs now; summed once at the end of the day (``legs_of_day``)."""
+        """People setting out on legs now; summed once at the end of the day (``legs_of_day``).
+        Those on a leg into another country are recorded as entering it at the leg's end
+        (the day they set out on it: legs across a border are a day or less, but a
+        flight's passengers count on the day they board)."""
         self._legs_today.append((cit, edges, size))
+        into = self._entry[edges]
+        if into.any():
+            self.record("country_entries", cit[into], self.network.dst[edges[into]], size[into])
 
     def legs_of_day(self, day: int) -> np.ndarray | None:
         """People who set out on each leg today (citizenships x edges; None: nobody), added

@@ -57,6 +57,11 @@ METRICS: tuple[Metric, ...] = (
            "days on the way of those encountered, summed over people (from setting out at their origin, without "
            "days waiting to set out again after an expulsion or removal); / encounters = mean journey",
            "journey days of those encountered", policy_outcome=False),
+    # what countries on the way count (Panama at the Darién, Honduras's irregular entries
+    # from Nicaragua, Mexico's at Tapachula): the one way to compare the route with them
+    Metric("country_entries", "persons", "node id the leg into the country ends at",
+           "people setting out on a leg into another country (by land, sea or air), counted at its end node on "
+           "the day they set out", "entries into a country", policy_outcome=False),
 )
 NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
