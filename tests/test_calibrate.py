@@ -45,6 +45,9 @@ def _targets(folder: Path) -> Path:
                   ("TOTAL", "2023 Jan-Mar", "2023-01-01", "2023-03-31", 6600, SRC)],
                  columns=["nationality", "period", "start", "end", "crossings", "source"]
                  ).to_csv(folder / "darien_by_nationality.csv", index=False)
+    pd.DataFrame([("removed in February", "2023-02-01", "2023-02-28", 300, "removals", "border areas", "", SRC)],
+                 columns=["fact", "start", "end", "value", "metrics", "places", "exclude", "source"]
+                 ).to_csv(folder / "checks_not_fitted.csv", index=False)
     return folder
 
 
@@ -416,6 +419,8 @@ def test_quick_smoke_run(tmp_path, method):
     report = (out / "REPORT.md").read_text()
     assert "QUICK SMOKE RUN" in report and "title 42 ends" in report and "posterior width / prior width" in report
     assert "Response and behaviour: " in report and "alone:" not in report  # nothing estimated for one citizenship
+    checked = report.split("## Checks not fitted", 1)[1]  # the figure not fitted, against the estimate
+    assert "| removed in February | 2023-02-01..2023-02-28 | 300 |" in checked
     names = {c["criterion"] for c in s["criteria"]}
     assert any("title 42 ends" in n for n in names) and any("release_weight" in n for n in names)
     post = pd.read_parquet(out / "posterior.parquet")

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from sim.citizenship import CITIZENSHIPS, CODE, REGIONS
 from sim.studies.calibration.abc import effective_sample_size
 from sim.studies.calibration.checks import by_citizenship
+from sim.studies.calibration.not_fitted import report_lines
 from sim.studies.calibration.spec import FAMILIES
 from sim.studies.storage import atomic_text
 
@@ -229,7 +230,7 @@ def _threshold(eps: float) -> str:
 
 def write_report(*, spec, spec_path, model, history, post, params, levels, trends=None, runs, mean, events, crit, widths, mask,
                  draws, attractiveness=None, report_path: Path, plots_dir: Path, quick, abc_secs, total_secs, out, vseeds, vscale,
-                 cf_scale, scheduler, code: tuple[str, bool] | None = None):
+                 cf_scale, scheduler, code: tuple[str, bool] | None = None, not_fitted=None):
     t = model.targets
     files = make_plots(spec, t, mean, runs, draws, events, post, mask, plots_dir)
     if (plots_dir / "flow_map.png").is_file():
@@ -389,6 +390,7 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
             "\n|---|---|---|---|---|")
         for (c, s, o), lv, tr in zip(by_citizenship(mean, t), levels, trends):
             add(f"| {c} | {s:,.0f} | {o:,.0f} | {_fmt(lv)} | {tr:+.3f} |")
+    L.extend(report_lines(not_fitted, vseeds[:2], vscale))
     if spec.notes:
         add("\n## Known weaknesses\n")
         for n in spec.notes:

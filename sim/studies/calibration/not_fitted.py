@@ -1,0 +1,124 @@
+"""Figures no estimation reads, and the same figures of a run: evidence from outside the fit.
+
+Why apart from the targets: a target pulls the estimate toward it, so agreeing with it
+says little; a count the estimation never saw (calibration/targets/checks_not_fitted.csv:
+DHS's repatriations after Title 42, Honduras's irregular entries from Nicaragua) tests
+the mechanisms themselves. Each row names what to sum in a run's time series: its
+``metrics`` (";"-separated), its ``places`` ("border areas": the CBP areas; "country
+NAME": the network's places in that country), the citizenships it leaves out
+(``exclude``, ";"-separated: e.g. the CA-4 citizens Honduras does not count as
+irregular) and its period (``start``..``end``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.citizenship import CITIZENSHIPS
+from sim.errors import InputError
+from sim.outcomes.metrics import BY_NAME
+from sim.outcomes.observed import Observed
+
+FILE = "checks_not_fitted.csv"
+COLUMNS = ("fact", "start", "end", "value", "metrics", "places", "exclude")
+
+
+def _items(cell) -> list[str]:
+    return [] if pd.isna(cell) else [x.strip() for x in str(cell).split(";") if x.strip()]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One figure not fitted and what of a run it is compared with."""
+
+    fact: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    value: float
+    metrics: tuple[str, ...]
+    places: str
+    exclude: tuple[str, ...]
+    source: str
+
+    def where(self, network) -> set[str]:
+        """The run's ``place`` values the check sums over."""
+        if self.places == "border areas":
+            return {str(n) for n in network.names[network.is_border]}
+        country = self.places.removeprefix("country ").strip()
+        ids = network.ids[network.nodes["country"].to_numpy() == country]
+        # a border area is reported by its CBP name
+        return {str(network.names[network.index[i]]) if network.is_border[network.index[i]] else str(i) for i in ids}
+
+    def measure(self, ts: pd.DataFrame, network, scale: float) -> float:
+        """The run's figure at full scale (NaN when the run's period does not cover the check's)."""
+        d = pd.to_datetime(ts["date"])
+        if not len(d) or d.min() > self.start or d.max() < self.end:
+            return float("nan")
+        sel = (ts["metric"].isin(self.metrics) & ts["place"].isin(self.where(network))
+               & ~ts["nationality"].isin(self.exclude) & d.between(self.start, self.end))
+        return float(ts.loc[sel, "value"].sum()) / scale
+
+
+def read_checks(folder: str | Path) -> list[Check]:
+    """The checks in a targets folder (none when it has no such file); a bad row is an
+    input error naming the file and the field."""
+    path = Path(folder) / FILE
+    df = Observed(folder).read(FILE, COLUMNS)
+    if df is None:
+        return []
+    out = []
+    for i, r in df.iterrows():
+        metrics = tuple(_items(r["metrics"]))
+        for m in metrics:
+            if m not in BY_NAME:
+                raise InputError(path, f"row {i + 2}: metrics", f"unknown metric {m!r}")
+        places = str(r["places"]).strip()
+        if places != "border areas" and not places.startswith("country "):
+            raise InputError(path, f"row {i + 2}: places", "'border areas' or 'country NAME'")
+        exclude = tuple(_items(r["exclude"]))
+        for c in exclude:
+            if c not in CITIZENSHIPS:
+                raise InputError(path, f"row {i + 2}: exclude", f"unknown citizenship {c!r}")
+        out.append(Check(str(r["fact"]), pd.Timestamp(r["start"]), pd.Timestamp(r["end"]), float(r["value"]),
+                         metrics, places, exclude, str(r.get("source", ""))))
+    return out
+
+
+def measure_all(checks: list[Check], runs: list[pd.DataFrame], network, scale: float) -> pd.DataFrame:
+    """Observed against simulated (mean over the runs), one row per check."""
+    rows = []
+    for c in checks:
+        sim = float(np.mean([c.measure(ts, network, scale) for ts in runs])) if runs else float("nan")
+        rows.append({"fact": c.fact, "period": f"{c.start:%Y-%m-%d}..{c.end:%Y-%m-%d}", "observed": c.value,
+                     "simulated": sim, "sim/obs": sim / c.value if c.value else float("nan"), "source": c.source})
+    return pd.DataFrame(rows)
+
+
+def measure_estimate(model, params: dict, levels, seeds: list[int], scale: float) -> pd.DataFrame | None:
+    """The checks at an estimate (``CalibrationModel``, its parameters and solved levels),
+    the mean of runs of the history on ``seeds`` at ``scale``; None without checks."""
+    from sim.studies.runner import simulate
+
+    checks = read_checks(model.targets.folder)
+    if not checks:
+        return None
+    inp = model.inputs(params, scale, levels)
+    return measure_all(checks, [simulate(inp, s).timeseries for s in seeds], inp.network, scale)
+
+
+def report_lines(table: pd.DataFrame | None, seeds: list[int], scale: float) -> list[str]:
+    """The report's section on the checks (nothing without them)."""
+    if table is None or not len(table):
+        return []
+    out = ["\n## Checks not fitted\n",
+           f"Counts no estimation reads (`calibration/targets/{FILE}`), against the history at the estimate "
+           f"(seeds {seeds}, scale {scale}): evidence from outside the fit, not criteria.\n",
+           "| fact | period | observed | simulated | sim / obs | source |", "|---|---|---:|---:|---:|---|"]
+    for _, r in table.iterrows():
+        out.append(f"| {r['fact']} | {r['period']} | {r['observed']:,.0f} | {r['simulated']:,.0f} | "
+                   f"{r['sim/obs']:.2f} | {r['source']} |")
+    return out
