@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from sim.citizenship import CITIZENSHIPS, REGIONS
 from sim.errors import InputError
@@ -81,6 +81,11 @@ def check_regions(v: dict) -> dict:
         if r not in REGIONS:
             raise ValueError(f"unknown region {r!r} (one of {', '.join(REGIONS)})")
     return v
+
+
+# a mapping keyed by region of origin (its values' type given where it is used):
+# ``Annotated[dict[str, X], REGION_KEYS]``
+REGION_KEYS = AfterValidator(check_regions)
 
 
 def read_yaml_mapping(path, what: str) -> dict:

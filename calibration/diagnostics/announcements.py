@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from in_force import inputs_of, scenario_at
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "history_fy2022_fy2023.yaml"
@@ -62,11 +63,9 @@ def observed_monthly() -> pd.DataFrame:
 
 def monthly_encounters(raw: dict, seeds: list[int], scale: float) -> pd.DataFrame:
     """Simulated encounters by month and citizenship at full scale, thousands (mean over seeds)."""
-    from sim.scenario.files import validate_raw
-    from sim.scenario.inputs import Inputs
     from sim.studies.runner import simulate
 
-    inp = Inputs.load(SCENARIO, validate_raw(raw, SCENARIO))
+    inp = inputs_of(raw, SCENARIO)
     out = []
     for seed in seeds:
         e = simulate(inp, seed).timeseries
@@ -78,15 +77,11 @@ def monthly_encounters(raw: dict, seeds: list[int], scale: float) -> pd.DataFram
 
 def probe_setup(doc: str) -> tuple[argparse.Namespace, dict]:
     """A news probe's command line (--scale, --seeds) and the history at that scale."""
-    from sim.scenario.files import read_raw
-
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     a = ap.parse_args()
-    raw = read_raw(SCENARIO)
-    raw["departures"]["scale"] = a.scale
-    return a, raw
+    return a, scenario_at(a.scale, SCENARIO)
 
 
 def toggled(raw: dict, label: str, lever: dict) -> tuple[bool, dict, dict]:

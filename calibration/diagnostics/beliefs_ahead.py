@@ -26,6 +26,7 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+from in_force import inputs_of, scenario_at
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "history_fy2022_fy2023.yaml"
@@ -35,12 +36,7 @@ def beliefs_on(dates: list[dt.date], citizenships: list[str], scale: float, seed
     """One row per date and citizenship: belief, expected now, expected ahead, home."""
     from sim.citizenship import CITIZENSHIPS
     from sim.engine.model import RouteModel
-    from sim.scenario.files import read_raw, validate_raw
-    from sim.scenario.inputs import Inputs
-
-    raw = read_raw(SCENARIO)
-    raw["departures"]["scale"] = scale
-    inputs = Inputs.load(SCENARIO, validate_raw(raw, SCENARIO))
+    inputs = inputs_of(scenario_at(scale, SCENARIO), SCENARIO)
     model = RouteModel(inputs, seed)
     wanted = {inputs.day_of(d): d for d in dates}
     rows = []

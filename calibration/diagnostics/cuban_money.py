@@ -27,6 +27,7 @@ import copy
 from pathlib import Path
 
 import pandas as pd
+from in_force import inputs_of, scenario_at
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "history_fy2022_fy2023.yaml"
@@ -50,11 +51,9 @@ def observed() -> dict:
 
 
 def simulated(raw: dict, seed: int, scale: float) -> dict:
-    from sim.scenario.files import validate_raw
-    from sim.scenario.inputs import Inputs
     from sim.studies.runner import simulate
 
-    res = simulate(Inputs.load(SCENARIO, validate_raw(raw, SCENARIO)), seed)
+    res = simulate(inputs_of(raw, SCENARIO), seed)
     ts, legs = res.timeseries, res.legs
     ts = ts.assign(date=pd.to_datetime(ts["date"]))
     out = legs[(legs["nationality"] == "CUBA") & (legs["from"] == "o_cuba")].groupby("to")["persons"].sum()
@@ -73,15 +72,12 @@ def simulated(raw: dict, seed: int, scale: float) -> dict:
 
 
 def main() -> None:
-    from sim.scenario.files import read_raw
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--factors", type=float, nargs="+", default=[1.0, 1.5, 2.0])
     ap.add_argument("--scale", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    raw = read_raw(SCENARIO)
-    raw["departures"]["scale"] = a.scale
+    raw = scenario_at(a.scale, SCENARIO)
     money = raw["departures"]["by_citizenship"]["CUBA"]["money"]
     rows = {"observed": observed()}
     for f in a.factors:

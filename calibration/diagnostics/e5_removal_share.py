@@ -20,6 +20,7 @@ import copy
 from pathlib import Path
 
 import pandas as pd
+from in_force import inputs_of, scenario_at
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "baseline_fy2023.yaml"
@@ -34,11 +35,9 @@ def observed_monthly() -> pd.Series:
 
 
 def monthly_encounters(raw: dict, seed: int, scale: float) -> pd.Series:
-    from sim.scenario.files import validate_raw
-    from sim.scenario.inputs import Inputs
     from sim.studies.runner import simulate
 
-    inp = Inputs.load(SCENARIO, validate_raw(raw, SCENARIO))
+    inp = inputs_of(raw, SCENARIO)
     ts = simulate(inp, seed).timeseries
     e = ts[ts["metric"] == "encounters"]
     month = pd.to_datetime(e["date"]).dt.to_period("M")
@@ -46,15 +45,12 @@ def monthly_encounters(raw: dict, seed: int, scale: float) -> pd.Series:
 
 
 def main() -> None:
-    from sim.scenario.files import read_raw
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--factors", type=float, nargs="+", default=[0.5, 0.2])
     a = ap.parse_args()
-    raw = read_raw(SCENARIO)
-    raw["departures"]["scale"] = a.scale
+    raw = scenario_at(a.scale, SCENARIO)
     rows = {"observed": observed_monthly(), "as written": monthly_encounters(copy.deepcopy(raw), a.seed, a.scale)}
     for f in a.factors:
         r = copy.deepcopy(raw)

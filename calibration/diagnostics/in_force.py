@@ -10,6 +10,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "calibration" / "fy2022_fy2023.yaml"
+HISTORY = ROOT / "scenarios" / "history_fy2022_fy2023.yaml"
+
+
+def scenario_at(scale: float, scenario: Path = HISTORY) -> dict:
+    """A scenario as a mapping (what it extends merged in: the estimate in force) at a
+    ``departures.scale``, for a probe to vary before ``inputs_of``."""
+    from sim.scenario.files import read_raw
+
+    raw = read_raw(scenario)
+    raw.setdefault("departures", {})["scale"] = scale
+    return raw
+
+
+def inputs_of(raw: dict, scenario: Path = HISTORY):
+    """A probe's varied scenario validated and loaded (errors name ``scenario``)."""
+    from sim.scenario.files import validate_raw
+    from sim.scenario.inputs import Inputs
+
+    return Inputs.load(scenario, validate_raw(raw, scenario))
 
 
 def stats_in_force(doc: str, scale: float = 0.2, seeds: tuple[int, ...] = (1, 2)):

@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
+from in_force import inputs_of, scenario_at
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "history_fy2022_fy2023.yaml"
@@ -21,8 +22,6 @@ TARGETS = ROOT / "calibration" / "targets"
 
 
 def main() -> None:
-    from sim.scenario.files import read_raw, validate_raw
-    from sim.scenario.inputs import Inputs
     from sim.studies.calibration.not_fitted import measure_all, read_checks
     from sim.studies.runner import simulate
 
@@ -30,9 +29,7 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=0.2)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     a = ap.parse_args()
-    raw = read_raw(SCENARIO)
-    raw["departures"]["scale"] = a.scale
-    inputs = Inputs.load(SCENARIO, validate_raw(raw, SCENARIO))
+    inputs = inputs_of(scenario_at(a.scale, SCENARIO), SCENARIO)
     runs = [simulate(inputs, s).timeseries for s in a.seeds]
     checks = read_checks(TARGETS)
     table = measure_all(checks, runs, inputs.network, a.scale)

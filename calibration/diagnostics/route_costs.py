@@ -20,6 +20,7 @@ import heapq
 from pathlib import Path
 
 import numpy as np
+from in_force import inputs_of, scenario_at
 
 
 def least_cost_path(net, legs: np.ndarray, edge_open: np.ndarray, start: int) -> list[int]:
@@ -52,13 +53,8 @@ def main() -> None:
     from sim.citizenship import CODE
     from sim.engine.model import RouteModel
     from sim.engine.routing import expected_wait
-    from sim.scenario.files import read_raw, validate_raw
-    from sim.scenario.inputs import Inputs
-
     path = Path(args.scenario)
-    raw = read_raw(path)
-    raw.setdefault("departures", {})["scale"] = args.scale
-    inp = Inputs.load(path, validate_raw(raw, path))
+    inp = inputs_of(scenario_at(args.scale, path), path)
     m = RouteModel(inp, 1)
     day = inp.day_of(dt.date.fromisoformat(args.date))
     while m.day < min(day, m.n_days):

@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from in_force import inputs_of, scenario_at
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,15 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def one(scenario: Path, start: str, scale: float, seed: int, settle: bool | None = None) -> dict:
     from sim.citizenship import CODE
     from sim.engine.model import RouteModel
-    from sim.scenario.files import read_raw, validate_raw
-    from sim.scenario.inputs import Inputs
-
-    raw = read_raw(scenario)
+    raw = scenario_at(scale, scenario)
     raw["spinup_start"] = start
-    raw["departures"]["scale"] = scale
     if settle is not None:
         raw.setdefault("behaviour", {}).setdefault("familiarity", {})["settle"] = settle
-    inp = Inputs.load(scenario, validate_raw(raw, scenario))
+    inp = inputs_of(raw, scenario)
     m = RouteModel(inp, seed).run()
     tot = m.timeseries().groupby("metric")["value"].sum() / scale  # over the reported period
     # familiarity at the end of the run of the legs people took in the period, weighted by them

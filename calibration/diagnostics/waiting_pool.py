@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from in_force import inputs_of, scenario_at
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "history_fy2022_fy2023.yaml"
@@ -41,11 +42,9 @@ def observed() -> pd.DataFrame:
 
 
 def simulated(raw: dict, seed: int, scale: float) -> pd.DataFrame:
-    from sim.scenario.files import validate_raw
-    from sim.scenario.inputs import Inputs
     from sim.studies.runner import simulate
 
-    ts = simulate(Inputs.load(SCENARIO, validate_raw(raw, SCENARIO)), seed).timeseries
+    ts = simulate(inputs_of(raw, SCENARIO), seed).timeseries
     e = ts[ts["metric"] == "encounters"]
     month = pd.to_datetime(e["date"]).dt.to_period("M")
     return e.pivot_table(index=month, columns="nationality", values="value", aggfunc="sum").fillna(0.0) / scale
@@ -70,10 +69,7 @@ def summary(t: pd.DataFrame, obs_total: pd.Series) -> dict:
 def history_at(scale: float) -> tuple[dict, pd.DataFrame, pd.Series]:
     """The history (estimate merged in) at ``scale``, the observed encounters by month and
     citizenship, and their monthly totals over the 24 months."""
-    from sim.scenario.files import read_raw
-
-    raw = read_raw(SCENARIO)
-    raw["departures"]["scale"] = scale
+    raw = scenario_at(scale, SCENARIO)
     obs = observed()
     return raw, obs, obs.sum(axis=1).loc["2021-10":"2023-09"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from sim.schema import NonNeg, Share, Strict, check_regions
+from sim.schema import REGION_KEYS, NonNeg, Share, Strict
 
 class RegionBeliefs(Strict):
     """A region of origin's own belief parameters (none: the shared ones)."""
@@ -39,14 +39,9 @@ class Beliefs(Strict):
     window_days: Annotated[int, Field(ge=1, le=365)] = 30
     learning_rate: Share = 0.05
     heard_share: Share = 0.5
-    by_region: dict[str, RegionBeliefs] = Field(default_factory=dict, description=(
+    by_region: Annotated[dict[str, RegionBeliefs], REGION_KEYS] = Field(default_factory=dict, description=(
         "a region of origin's own learning rate (sim.citizenship.REGIONS), in place of the shared one; "
         "missing = the shared rate"))
-
-    @field_validator("by_region")
-    @classmethod
-    def _regions(cls, v):
-        return check_regions(v)
 
     def rate_of(self, region: str) -> float:
         """The learning rate of a region of origin's citizenships."""

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.levers import LeverSpec
 from sim.scenario.behaviour import Behaviour
-from sim.schema import NonNeg, Positive, Share, Strict, check_citizenships, check_regions
+from sim.schema import REGION_KEYS, NonNeg, Positive, Share, Strict, check_citizenships, check_regions
 
 
 def _check_labels(d: dict[str, Any], allow_default: bool = True) -> dict[str, Any]:
@@ -144,14 +144,9 @@ class Seasonality(Strict):
     amplitude: float = Field(0.0, ge=0.0, le=1.5, description="log amplitude (0 = none)")
     peak_month: float = Field(4.0, ge=1.0, lt=13.0, description="month of the (first) peak (1 = January; fractions allowed)")
     cycles: Literal[1, 2] = Field(1, description="cycles a year: 1 (one peak) or 2 (two peaks, six months apart)")
-    by_region: dict[str, RegionSeason] = Field(default_factory=dict, description=(
+    by_region: Annotated[dict[str, RegionSeason], REGION_KEYS] = Field(default_factory=dict, description=(
         "a region of origin's own amplitude and peak (sim.citizenship.REGIONS), in place of the shared ones; "
         "missing = the shared seasonality"))
-
-    @field_validator("by_region")
-    @classmethod
-    def _regions(cls, v):
-        return check_regions(v)
 
     def of_region(self, region: str) -> tuple[float, float]:
         """The amplitude and peak month a region's potential departures follow."""
