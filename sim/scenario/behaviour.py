@@ -14,6 +14,7 @@ from pydantic import Field
 
 from sim.schema import REGION_KEYS, NonNeg, Share, Strict
 
+
 class RegionBeliefs(Strict):
     """A region of origin's own belief parameters (none: the shared ones)."""
 

@@ -107,16 +107,19 @@ def measure_estimate(model, params: dict, levels, seeds: list[int], scale: float
     if not checks:
         return None
     inp = model.inputs(params, scale, levels)
-    return measure_all(checks, [simulate(inp, s).timeseries for s in seeds], inp.network, scale)
+    table = measure_all(checks, [simulate(inp, s).timeseries for s in seeds], inp.network, scale)
+    table.attrs.update(seeds=list(seeds), scale=scale)
+    return table
 
 
-def report_lines(table: pd.DataFrame | None, seeds: list[int], scale: float) -> list[str]:
+def report_lines(table: pd.DataFrame | None) -> list[str]:
     """The report's section on the checks (nothing without them)."""
     if table is None or not len(table):
         return []
     out = ["\n## Checks not fitted\n",
            f"Counts no estimation reads (`calibration/targets/{FILE}`), against the history at the estimate "
-           f"(seeds {seeds}, scale {scale}): evidence from outside the fit, not criteria.\n",
+           f"(seeds {table.attrs.get('seeds')}, scale {table.attrs.get('scale')}): evidence from outside the fit, "
+           "not criteria.\n",
            "| fact | period | observed | simulated | sim / obs | source |", "|---|---|---:|---:|---:|---|"]
     for _, r in table.iterrows():
         out.append(f"| {r['fact']} | {r['period']} | {r['observed']:,.0f} | {r['simulated']:,.0f} | "

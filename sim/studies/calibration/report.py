@@ -390,7 +390,7 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
             "\n|---|---|---|---|---|")
         for (c, s, o), lv, tr in zip(by_citizenship(mean, t), levels, trends):
             add(f"| {c} | {s:,.0f} | {o:,.0f} | {_fmt(lv)} | {tr:+.3f} |")
-    L.extend(report_lines(not_fitted, vseeds[:2], vscale))
+    L.extend(report_lines(not_fitted))
     if spec.notes:
         add("\n## Known weaknesses\n")
         for n in spec.notes:
