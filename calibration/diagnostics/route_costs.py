@@ -53,6 +53,7 @@ def main() -> None:
     from sim.citizenship import CODE
     from sim.engine.model import RouteModel
     from sim.engine.routing import expected_wait
+
     path = Path(args.scenario)
     inp = inputs_of(scenario_at(args.scale, path), path)
     m = RouteModel(inp, 1)

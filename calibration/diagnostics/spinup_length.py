@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def one(scenario: Path, start: str, scale: float, seed: int, settle: bool | None = None) -> dict:
     from sim.citizenship import CODE
     from sim.engine.model import RouteModel
+
     raw = scenario_at(scale, scenario)
     raw["spinup_start"] = start
     if settle is not None:
