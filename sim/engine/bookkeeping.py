@@ -163,20 +163,14 @@ class Books:
         self._public = network.public_node if network.holders_of else None
         # legs into another country: their starts are the ``country_entries`` metric
         country = network.nodes["country"].to_numpy()
-        self._entry = country[network.src] != country[network.dst]
+        self._entry = np.flatnonzero(country[network.src] != country[network.dst])
 
     def record(self, metric: str, cit: np.ndarray, node: np.ndarray, value: np.ndarray) -> None:
         self.recorder.add(metric, cit, node if self._public is None else self._public[node], value)
 
     def start_legs(self, cit: np.ndarray, edges: np.ndarray, size: np.ndarray) -> None:
-        """People setting out on legs now; summed once at the end of the day (``legs_of_day``).
-        Those on a leg into another country are recorded as entering it at the leg's end
-        (the day they set out on it: legs across a border are a day or less, but a
-        flight's passengers count on the day they board)."""
+        """People setting out on legs now; summed once at the end of the day (``legs_of_day``)."""
         self._legs_today.append((cit, edges, size))
-        into = self._entry[edges]
-        if into.any():
-            self.record("country_entries", cit[into], self.network.dst[edges[into]], size[into])
 
     def legs_of_day(self, day: int) -> np.ndarray | None:
         """People who set out on each leg today (citizenships x edges; None: nobody), added
@@ -192,6 +186,13 @@ class Books:
         add = np.bincount(idx, weights=size, minlength=self.legs.size).reshape(self.legs.shape)
         if day >= self.first_day:
             self.legs += add.astype(np.int64)
+        # those on a leg into another country enter it at the leg's end, counted on the day
+        # they set out (legs across a border take a day or less; a flight's passengers
+        # count on the day they board); before the day's flush of the recorder
+        into = add[:, self._entry]
+        c, k = np.nonzero(into)
+        if len(c):
+            self.record("country_entries", c, self.network.dst[self._entry[k]], into[c, k])
         return add
 
     def timeseries(self, dates: pd.DatetimeIndex, seed: int) -> pd.DataFrame:

@@ -392,8 +392,8 @@ class RouteModel(Model):
 
     def _end_day(self, t: int) -> None:
         g = self.groups
+        legs = self.books.legs_of_day(t)  # records the day's entries into a country: before the flush
         self.books.recorder.flush(t)
-        legs = self.books.legs_of_day(t)
         if legs is not None:
             self.behaviour.add_legs(legs)
         self.active = self.active[g.status[self.active] == ACTIVE]
