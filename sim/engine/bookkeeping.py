@@ -200,12 +200,11 @@ class Books:
         net = self.network
         f = self.recorder.frame()
         f = f[f["day"] >= self.first_day]
-        place = np.where(net.is_border, net.names, net.ids)
         return pd.DataFrame({
             "date": np.asarray(dates.date, dtype=object)[f["day"].to_numpy()],
             "metric": np.asarray(METRICS, dtype=object)[f["metric"].to_numpy()],
             "nationality": np.asarray(CITIZENSHIPS, dtype=object)[f["cit"].to_numpy()],
-            "place": place[f["node"].to_numpy()].astype(object),
+            "place": net.place[f["node"].to_numpy()],
             "seed": np.full(len(f), seed, dtype=np.int64),
             "value": f["value"].to_numpy(dtype=np.int64),
         })

@@ -86,6 +86,9 @@ class Network:
         self.lon = self.nodes["lon"].to_numpy(dtype=np.float64)
         self.move_chance = self.nodes["move_chance"].to_numpy(dtype=np.float64)
         self.is_border = self.kind == "border_area"
+        # what the outputs' ``place`` column calls each node: a border area by its CBP name
+        # (as CBP reports encounters), any other node by its id
+        self.place = np.where(self.is_border, self.names, self.ids).astype(object)
         self.is_field_office = np.array([k == "border_area" and str(nm).endswith(FIELD_OFFICE_SUFFIX)
                                          for k, nm in zip(self.kind, self.names)])
         self.src = self.edges["from"].map(self.index).to_numpy(dtype=np.int64)

@@ -47,11 +47,10 @@ class Check:
     def where(self, network) -> set[str]:
         """The run's ``place`` values the check sums over."""
         if self.places == "border areas":
-            return {str(n) for n in network.names[network.is_border]}
-        country = self.places.removeprefix("country ").strip()
-        ids = network.ids[network.nodes["country"].to_numpy() == country]
-        # a border area is reported by its CBP name
-        return {str(network.names[network.index[i]]) if network.is_border[network.index[i]] else str(i) for i in ids}
+            chosen = network.is_border
+        else:
+            chosen = network.nodes["country"].to_numpy() == self.places.removeprefix("country ").strip()
+        return {str(p) for p in network.place[chosen]}
 
     def measure(self, ts: pd.DataFrame, network, scale: float) -> float:
         """The run's figure at full scale (NaN when the run's period does not cover the check's)."""
