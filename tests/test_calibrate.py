@@ -409,7 +409,13 @@ def test_the_command_flushes_its_progress_lines(monkeypatch):
 # ---------------------------------------------------------------- end to end
 @pytest.mark.parametrize("method", ["mcmc", "importance"])
 def test_quick_smoke_run(tmp_path, method):
-    path = write_yaml(tmp_path / "cal.yaml", tiny_spec(tmp_path, abc={"processes": 1, "method": method}))
+    spec = tiny_spec(tmp_path, abc={"processes": 1, "method": method})
+    if method == "importance":  # and a count made a target
+        spec["weights"]["counts"] = 1.0
+        (tmp_path / "targets" / "counts_fitted.csv").write_text(
+            "fact,start,end,value,metrics,places,exclude,source\nremoved in March,2023-03-01,2023-03-31,200,"
+            "removals,border areas,,test\n")
+    path = write_yaml(tmp_path / "cal.yaml", spec)
     out = tmp_path / "out"
     s = command.calibrate(path, out=out, quick=True, log=lambda *a: None)
     assert Path(s["params"]).parent == out  # a quick run never touches the calibration folder
@@ -421,6 +427,9 @@ def test_quick_smoke_run(tmp_path, method):
     assert "Response and behaviour: " in report and "alone:" not in report  # nothing estimated for one citizenship
     checked = report.split("## Checks not fitted", 1)[1]  # the figure not fitted, against the estimate
     assert "| removed in February | 2023-02-01..2023-02-28 | 300 |" in checked
+    if method == "importance":
+        fitted = report.split("## Counts fitted", 1)[1].split("##", 1)[0]
+        assert "| removed in March | 2023-03-01..2023-03-31 | 200 |" in fitted and "counts " in report
     names = {c["criterion"] for c in s["criteria"]}
     assert any("title 42 ends" in n for n in names) and any("release_weight" in n for n in names)
     post = pd.read_parquet(out / "posterior.parquet")
@@ -592,3 +601,28 @@ def test_the_report_counts_a_parameter_estimated_for_one_citizenship_alone():
     assert fields("departures.by_citizenship.VENEZUELA.visa_holders", "departures.by_citizenship.CUBA.trend",
                   "departures.visa_holders", "behaviour.beliefs.heard_share") == {"VENEZUELA": ["visa_holders"]}
     assert fields("departures.by_citizenship.CUBA.trend", "departures.seasonality.amplitude") == {}
+
+
+def test_a_count_made_a_target_is_summed_levelled_and_judged(tmp_path):
+    """A row of counts_fitted.csv: the run's figure by citizenship (its sum the check's
+    measure), multiplied by the citizenships' level factors, and a log-ratio family."""
+    from sim.engine.model import RouteModel
+    from sim.scenario.inputs import Inputs
+    from sim.studies.calibration.not_fitted import FITTED, read_checks
+
+    folder = _targets(tmp_path / "targets")
+    (folder / FITTED).write_text("fact,start,end,value,metrics,places,exclude,source\n"
+                                 "removed,2023-02-01,2023-02-28,300,removals,border areas,,test\n")
+    m, _ = _model(tmp_path, weights={"cells": 1, "counts": 1})
+    t = m.targets
+    assert [c.fact for c in t.counts] == ["removed"]
+    inp = Inputs.load(tmp_path / "tiny.yaml")
+    ts = RouteModel(inp, 3).run().timeseries()
+    stats = t.summarize(ts, 1.0, inp.network)
+    by = stats["count_0"]
+    assert by.sum() == pytest.approx(read_checks(folder, FITTED)[0].measure(ts, inp.network, 1.0)) and by.sum() > 0
+    f = np.linspace(0.5, 2.0, len(by))
+    assert t.apply_levels(stats, f)["count_0"] == pytest.approx(by * f)
+    assert t.families(stats)["counts"] == pytest.approx(abs(np.log(by.sum() / 300)))
+    with pytest.raises(ValueError):
+        t.summarize(ts, 1.0)  # without the network it cannot say where the count is

@@ -7,7 +7,9 @@ the mechanisms themselves. Each row names what to sum in a run's time series: it
 ``metrics`` (";"-separated), its ``places`` ("border areas": the CBP areas; "country
 NAME": the network's places in that country), the citizenships it leaves out
 (``exclude``, ";"-separated: e.g. the CA-4 citizens Honduras does not count as
-irregular) and its period (``start``..``end``).
+irregular) and its period (``start``..``end``). An estimation that decides to fit one
+moves its row to ``counts_fitted.csv`` (same columns; the targets' ``counts`` family),
+which leaves it no longer a check.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sim.outcomes.metrics import BY_NAME
 from sim.outcomes.observed import Observed
 
 FILE = "checks_not_fitted.csv"
+FITTED = "counts_fitted.csv"  # the same kind of row, made a target (the calibration's ``counts`` family)
 COLUMNS = ("fact", "start", "end", "value", "metrics", "places", "exclude")
 
 
@@ -52,21 +55,38 @@ class Check:
             chosen = network.nodes["country"].to_numpy() == self.places.removeprefix("country ").strip()
         return {str(p) for p in network.place[chosen]}
 
-    def measure(self, ts: pd.DataFrame, network, scale: float) -> float:
-        """The run's figure at full scale (NaN when the run's period does not cover the check's)."""
+    def _rows(self, ts: pd.DataFrame, network) -> "pd.Series | None":
+        """The run's rows the figure sums (None when the run's period does not cover it)."""
         d = pd.to_datetime(ts["date"])
         if not len(d) or d.min() > self.start or d.max() < self.end:
-            return float("nan")
-        sel = (ts["metric"].isin(self.metrics) & ts["place"].isin(self.where(network))
-               & ~ts["nationality"].isin(self.exclude) & d.between(self.start, self.end))
-        return float(ts.loc[sel, "value"].sum()) / scale
+            return None
+        return (ts["metric"].isin(self.metrics) & ts["place"].isin(self.where(network))
+                & ~ts["nationality"].isin(self.exclude) & d.between(self.start, self.end))
+
+    def measure(self, ts: pd.DataFrame, network, scale: float) -> float:
+        """The run's figure at full scale (NaN when the run's period does not cover the check's)."""
+        sel = self._rows(ts, network)
+        return float("nan") if sel is None else float(ts.loc[sel, "value"].sum()) / scale
+
+    def by_citizenship(self, ts: pd.DataFrame, network, scale: float) -> np.ndarray:
+        """The run's figure at full scale by citizenship (``CITIZENSHIPS`` order; NaN when
+        the run does not cover the period): a target's statistic, which levels multiply."""
+        sel = self._rows(ts, network)
+        if sel is None:
+            return np.full(len(CITIZENSHIPS), np.nan)
+        s = ts.loc[sel].groupby("nationality")["value"].sum() / scale
+        return s.reindex(list(CITIZENSHIPS), fill_value=0.0).to_numpy(float)
+
+    def months(self) -> list[str]:
+        """The months the period touches (for the levels' month factors)."""
+        return [str(p) for p in pd.period_range(self.start, self.end, freq="M")]
 
 
-def read_checks(folder: str | Path) -> list[Check]:
-    """The checks in a targets folder (none when it has no such file); a bad row is an
-    input error naming the file and the field."""
-    path = Path(folder) / FILE
-    df = Observed(folder).read(FILE, COLUMNS)
+def read_checks(folder: str | Path, file: str = FILE) -> list[Check]:
+    """The checks in a targets folder (none when it has no such file; ``file``: FITTED for
+    the counts made targets); a bad row is an input error naming the file and the field."""
+    path = Path(folder) / file
+    df = Observed(folder).read(file, COLUMNS)
     if df is None:
         return []
     out = []

@@ -169,7 +169,8 @@ class CalibrationModel:
 
         sc = self.scale if scale is None else scale
         inp = self.inputs(params, sc, levels, drop_labels)
-        return [self.targets.summarize(simulate(inp, s).timeseries, sc) for s in (self.seeds if seeds is None else seeds)]
+        return [self.targets.summarize(simulate(inp, s).timeseries, sc, inp.network)
+                for s in (self.seeds if seeds is None else seeds)]
 
     def start_response(self, params: dict | None) -> np.ndarray:
         """Per citizenship, the response of its departures on the first day (the mean over

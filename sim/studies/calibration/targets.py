@@ -11,7 +11,8 @@ a change of its trend multiplies each month's counts by exp(trend change x years
 (``LevelShift``). The distance is a weighted sum
 of families: month x citizenship cells (Flee's sum |sim - obs| / sum obs), monthly
 totals and event ratios on a log scale, the monthly totals' shape (1 - Pearson), Darién
-totals and nationalities.
+totals and nationalities, and other counts made targets (``counts_fitted.csv``: e.g. DHS's
+repatriations; log ratio each).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sim.outcomes.observed import Observed
 from sim.outcomes.table import RunTable
 from sim.outcomes.windows import Window, fiscal_year
 from sim.scenario.spec import Departures
+from sim.studies.calibration.not_fitted import FITTED, read_checks
 from sim.studies.calibration.spec import Event, Spec, fiscal_year_of
 
 NC = len(CITIZENSHIPS)
@@ -127,6 +129,7 @@ class Targets:
         self.darien_months = [] if dm is None else [str(m) for m in dm["month"]]
         self.darien_monthly = np.zeros(0) if dm is None else dm["crossings"].to_numpy(float)
         self.events = list(spec.events)
+        self.counts = read_checks(self.folder, FITTED)
         self.fy_rows = [[i for i, m in enumerate(self.months) if fiscal_year_of(m) == y] for y in self.fiscal_years]
 
     def _areas(self, obs: Observed):
@@ -185,8 +188,9 @@ class Targets:
         return out
 
     # ------------------------------------------------------------------ a run
-    def summarize(self, ts: pd.DataFrame, scale: float) -> dict[str, np.ndarray]:
-        """A run's statistics by citizenship, counts read at full scale (divided by ``scale``)."""
+    def summarize(self, ts: pd.DataFrame, scale: float, network=None) -> dict[str, np.ndarray]:
+        """A run's statistics by citizenship, counts read at full scale (divided by ``scale``);
+        ``network`` (the run's): where the counts made targets are summed."""
         table = RunTable(ts)
         enc = table.sum(("month", "nationality"), metric="encounters", window=None if self.holdout_months else self.window, scale=scale)
         enc = enc.unstack(fill_value=0.0) if len(enc) else pd.DataFrame()
@@ -210,6 +214,10 @@ class Targets:
             dm.index = [str(pd.Period(m, freq="M")) for m in dm.index]
             out["darien_months"] = dm.reindex(index=self.darien_months, columns=list(CITIZENSHIPS),
                                               fill_value=0.0).to_numpy(float)
+        if self.counts and network is None:
+            raise ValueError("summarize: counts made targets need the run's network")
+        for i, c in enumerate(self.counts):
+            out[f"count_{i}"] = c.by_citizenship(ts, network, scale)
         return out
 
     def years(self, months: list[str]) -> np.ndarray:
@@ -270,6 +278,8 @@ class Targets:
                 w = self.darien[int(k.split("_")[1])].window
                 ms = [str(p) for p in pd.period_range(w.start, w.end, freq="M")]
                 out[k] = v * self.month_factors(shift, ms).mean(axis=0)
+            elif k.startswith("count_"):
+                out[k] = v * self.month_factors(shift, self.counts[int(k.split("_")[1])].months()).mean(axis=0)
             elif k.startswith("areas_"):
                 rows = self.fy_rows[self.fiscal_years.index(int(k.split("_")[1]))]
                 s = stats["cells"][rows]
@@ -334,6 +344,9 @@ class Targets:
             port.append(abs(self.port_share(sim) - self.port_share(o)))
         f["areas"] = float(np.mean(area)) if area else 0.0
         f["component"] = float(np.mean(port)) if port else 0.0
+        cn = [log_ratio(float(np.sum(stats[f"count_{i}"])), c.value) for i, c in enumerate(self.counts)
+              if f"count_{i}" in stats]
+        f["counts"] = float(np.mean(cn)) if cn else 0.0
         return f
 
     def port_share(self, area_table: np.ndarray) -> float:
