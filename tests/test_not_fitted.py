@@ -12,14 +12,18 @@ from conftest import ROOT, tiny_scenario, write_yaml
 from sim.engine.model import RouteModel
 from sim.errors import InputError
 from sim.scenario.inputs import Inputs
-from sim.studies.calibration.not_fitted import FILE, measure_all, read_checks
+from sim.studies.calibration.not_fitted import FILE, FITTED, measure_all, read_checks
 
 HEADER = "fact,start,end,value,metrics,places,exclude,source\n"
 
 
-def test_the_project_s_checks_read():
-    checks = read_checks(ROOT / "calibration" / "targets")
-    assert len(checks) >= 3 and all(c.end <= pd.Timestamp("2023-09-30") for c in checks)
+def test_the_project_s_checks_and_counts_fitted_read():
+    """The project's figures from outside CBP's and Panama's tables, checks or made targets,
+    all read and all within the history (none from the forecast's period)."""
+    folder = ROOT / "calibration" / "targets"
+    checks, fitted = read_checks(folder), read_checks(folder, FITTED)
+    assert len(checks) + len(fitted) >= 3 and all(c.end <= pd.Timestamp("2023-09-30") for c in checks + fitted)
+    assert not {(c.fact, c.start) for c in checks} & {(c.fact, c.start) for c in fitted}  # a target is no check
 
 
 def test_a_check_sums_its_metrics_places_and_period_only(tmp_path):
