@@ -624,5 +624,9 @@ def test_a_count_made_a_target_is_summed_levelled_and_judged(tmp_path):
     f = np.linspace(0.5, 2.0, len(by))
     assert t.apply_levels(stats, f)["count_0"] == pytest.approx(by * f)
     assert t.families(stats)["counts"] == pytest.approx(abs(np.log(by.sum() / 300)))
+    # the check not fitted rides along (so a verification measures it without running
+    # again) and stays out of the distance
+    assert stats["check_0"].sum() == pytest.approx(read_checks(folder)[0].measure(ts, inp.network, 1.0))
+    assert t.families({**stats, "check_0": stats["check_0"] * 10}) == t.families(stats)
     with pytest.raises(ValueError):
         t.summarize(ts, 1.0)  # without the network it cannot say where the count is

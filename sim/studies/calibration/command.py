@@ -23,7 +23,7 @@ from sim.studies.calibration.abc import (effective_sample_size, load_history, po
 from sim.studies.calibration.base import keep_base
 from sim.studies.calibration.checks import criteria
 from sim.studies.calibration.levels import refine_levels
-from sim.studies.calibration.not_fitted import measure_estimate
+from sim.studies.calibration.not_fitted import from_statistics
 from sim.studies.calibration.outputs import draws_table, write_params
 from sim.studies.calibration.report import git_state, write_report
 from sim.studies.calibration.simulate import CalibrationModel, Solved, check_spec_against_scenario, simulate_many
@@ -150,7 +150,7 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
     runs = simulate_many(str(spec_path), [(params, levels, s, vscale, ()) for s in vseeds], procs)
     mean = _mean(runs)
     flow_map(model, params, levels, vseeds[0], vscale, out, dest / spec.outputs.plots)
-    not_fitted = measure_estimate(model, params, levels, vseeds[:2], vscale)
+    not_fitted = from_statistics(model.targets.checks, mean, vseeds, vscale)
     cf_scale = q.verify_scale if quick else spec.verify.counterfactual_scale
     events = event_ratios(model, params, levels, vseeds, cf_scale, procs, mean["cells"], log)
     w = widths(spec, post)

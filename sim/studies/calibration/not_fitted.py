@@ -107,26 +107,26 @@ def read_checks(folder: str | Path, file: str = FILE) -> list[Check]:
     return out
 
 
+def _table(checks: list[Check], simulated: list[float]) -> pd.DataFrame:
+    """Observed against simulated, one row per check."""
+    return pd.DataFrame([{"fact": c.fact, "period": f"{c.start:%Y-%m-%d}..{c.end:%Y-%m-%d}", "observed": c.value,
+                          "simulated": v, "sim/obs": v / c.value if c.value else float("nan"), "source": c.source}
+                         for c, v in zip(checks, simulated)])
+
+
 def measure_all(checks: list[Check], runs: list[pd.DataFrame], network, scale: float) -> pd.DataFrame:
-    """Observed against simulated (mean over the runs), one row per check."""
-    rows = []
-    for c in checks:
-        sim = float(np.mean([c.measure(ts, network, scale) for ts in runs])) if runs else float("nan")
-        rows.append({"fact": c.fact, "period": f"{c.start:%Y-%m-%d}..{c.end:%Y-%m-%d}", "observed": c.value,
-                     "simulated": sim, "sim/obs": sim / c.value if c.value else float("nan"), "source": c.source})
-    return pd.DataFrame(rows)
+    """Observed against simulated (mean over the runs' time series), one row per check."""
+    return _table(checks, [float(np.mean([c.measure(ts, network, scale) for ts in runs])) if runs else float("nan")
+                           for c in checks])
 
 
-def measure_estimate(model, params: dict, levels, seeds: list[int], scale: float) -> pd.DataFrame | None:
-    """The checks at an estimate (``CalibrationModel``, its parameters and solved levels),
-    the mean of runs of the history on ``seeds`` at ``scale``; None without checks."""
-    from sim.studies.runner import simulate
-
-    checks = read_checks(model.targets.folder)
+def from_statistics(checks: list[Check], stats: dict, seeds: list[int], scale: float) -> pd.DataFrame | None:
+    """The checks at an estimate, read from its runs' statistics (``Targets.summarize``
+    keeps each check by citizenship as ``check_<i>``; ``stats``: their mean over ``seeds``
+    at ``scale``, at the estimate's levels): no run of its own; None without checks."""
     if not checks:
         return None
-    inp = model.inputs(params, scale, levels)
-    table = measure_all(checks, [simulate(inp, s).timeseries for s in seeds], inp.network, scale)
+    table = _table(checks, [float(np.sum(stats.get(f"check_{i}", np.nan))) for i in range(len(checks))])
     table.attrs.update(seeds=list(seeds), scale=scale)
     return table
 

@@ -130,6 +130,9 @@ class Targets:
         self.darien_monthly = np.zeros(0) if dm is None else dm["crossings"].to_numpy(float)
         self.events = list(spec.events)
         self.counts = read_checks(self.folder, FITTED)
+        # the checks not fitted ride along in every run's statistics (never in the distance),
+        # so a verification's runs measure them without running again
+        self.checks = read_checks(self.folder)
         self.fy_rows = [[i for i, m in enumerate(self.months) if fiscal_year_of(m) == y] for y in self.fiscal_years]
 
     def _areas(self, obs: Observed):
@@ -214,10 +217,11 @@ class Targets:
             dm.index = [str(pd.Period(m, freq="M")) for m in dm.index]
             out["darien_months"] = dm.reindex(index=self.darien_months, columns=list(CITIZENSHIPS),
                                               fill_value=0.0).to_numpy(float)
-        if self.counts and network is None:
-            raise ValueError("summarize: counts made targets need the run's network")
-        for i, c in enumerate(self.counts):
-            out[f"count_{i}"] = c.by_citizenship(ts, network, scale)
+        for prefix, rows in (("count", self.counts), ("check", self.checks)):
+            if rows and network is None:
+                raise ValueError("summarize: the counts fitted and the checks need the run's network")
+            for i, c in enumerate(rows):
+                out[f"{prefix}_{i}"] = c.by_citizenship(ts, network, scale)
         return out
 
     def years(self, months: list[str]) -> np.ndarray:
@@ -278,8 +282,9 @@ class Targets:
                 w = self.darien[int(k.split("_")[1])].window
                 ms = [str(p) for p in pd.period_range(w.start, w.end, freq="M")]
                 out[k] = v * self.month_factors(shift, ms).mean(axis=0)
-            elif k.startswith("count_"):
-                out[k] = v * self.month_factors(shift, self.counts[int(k.split("_")[1])].months()).mean(axis=0)
+            elif k.startswith(("count_", "check_")):
+                c = (self.counts if k.startswith("count_") else self.checks)[int(k.split("_")[1])]
+                out[k] = v * self.month_factors(shift, c.months()).mean(axis=0)
             elif k.startswith("areas_"):
                 rows = self.fy_rows[self.fiscal_years.index(int(k.split("_")[1]))]
                 s = stats["cells"][rows]
