@@ -630,3 +630,9 @@ def test_a_count_made_a_target_is_summed_levelled_and_judged(tmp_path):
     assert t.families({**stats, "check_0": stats["check_0"] * 10}) == t.families(stats)
     with pytest.raises(ValueError):
         t.summarize(ts, 1.0)  # without the network it cannot say where the count is
+
+
+def test_weighing_counts_without_a_file_of_counts_is_an_input_error(tmp_path):
+    with pytest.raises(InputError) as e:
+        _model(tmp_path, weights={"cells": 1, "counts": 1})[0].targets
+    assert "counts_fitted.csv" in str(e.value) and "counts" in e.value.message

@@ -31,8 +31,8 @@ from sim.citizenship import CODE
 from sim.errors import InputError
 from sim.schema import Prior, Strict, first_error, read_yaml_mapping
 
-FAMILIES = ("cells", "months", "months_shape", "events", "darien_total", "darien_months", "darien_nationality", "areas", "component",
-            "counts")
+FAMILIES = ("cells", "months", "months_shape", "events", "darien_total", "darien_months", "darien_nationality",
+            "areas", "component", "counts")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

@@ -130,6 +130,9 @@ class Targets:
         self.darien_monthly = np.zeros(0) if dm is None else dm["crossings"].to_numpy(float)
         self.events = list(spec.events)
         self.counts = read_checks(self.folder, FITTED)
+        if spec.weights.get("counts", 0) > 0 and not self.counts:
+            raise InputError(self.folder / FITTED, "rows", "the calibration file weighs `counts` but this file is "
+                                                           "missing or has no rows")
         # the checks not fitted ride along in every run's statistics (never in the distance),
         # so a verification's runs measure them without running again
         self.checks = read_checks(self.folder)
@@ -193,7 +196,7 @@ class Targets:
     # ------------------------------------------------------------------ a run
     def summarize(self, ts: pd.DataFrame, scale: float, network=None) -> dict[str, np.ndarray]:
         """A run's statistics by citizenship, counts read at full scale (divided by ``scale``);
-        ``network`` (the run's): where the counts made targets are summed."""
+        ``network`` (the run's): where the counts fitted and the checks are summed."""
         table = RunTable(ts)
         enc = table.sum(("month", "nationality"), metric="encounters", window=None if self.holdout_months else self.window, scale=scale)
         enc = enc.unstack(fill_value=0.0) if len(enc) else pd.DataFrame()
