@@ -369,6 +369,10 @@ def test_bad_path_or_label_is_found_before_any_simulation(tmp_path):
     with pytest.raises(InputError, match="events.0.labels.0"):
         simulate.check_spec_against_scenario(m2)
     assert main(["calibrate", str(tmp_path / "missing.yaml")]) == 2
+    # found before any simulation, by the command too: exit 2 and no results folder left
+    out = tmp_path / "out"
+    assert main(["calibrate", str(tmp_path / "cal2.yaml"), "--out", str(out), "--quick"]) == 2
+    assert not out.exists()
 
 
 def test_cli_subcommand():

@@ -13,11 +13,13 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
+from sim.errors import InputError
 from sim.studies.calibration.abc import (effective_sample_size, load_history, point_estimates, posterior_frame, run_abc,
                                         weighted_quantile)
 from sim.studies.calibration.base import keep_base
@@ -126,12 +128,18 @@ def calibrate(spec_path: str | Path, out: str | Path | None = None, scheduler: s
     spec_path = Path(spec_path).resolve()
     spec, base = load_spec(spec_path)
     out = Path(out) if out else Path("results") / ("calibrate_" + spec_path.stem + ("_quick" if quick else ""))
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     q = spec.quick
     scale = q.scale if quick else spec.simulation.scale
-    keep_base(base / spec.outputs.params, out, (resume or report_only) and (out / "abc.db").is_file(), quick, log)
-    model = CalibrationModel(spec_path, scale=scale)
-    check_spec_against_scenario(model)
+    try:
+        keep_base(base / spec.outputs.params, out, (resume or report_only) and (out / "abc.db").is_file(), quick, log)
+        model = CalibrationModel(spec_path, scale=scale)
+        check_spec_against_scenario(model)
+    except InputError:
+        if created:  # bad input found before any simulation: leave no folder behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     dest = out if quick else base  # a quick run never overwrites the committed estimate
     procs = spec.abc.processes or os.cpu_count() or 1
     log(f"calibrate: {spec.name}: {len(spec.parameters)} parameters by ABC and {len(model.base_levels())} levels, "
