@@ -120,26 +120,33 @@ def measure_all(checks: list[Check], runs: list[pd.DataFrame], network, scale: f
                            for c in checks])
 
 
-def from_statistics(checks: list[Check], stats: dict, seeds: list[int], scale: float) -> pd.DataFrame | None:
+def from_statistics(checks: list[Check], stats: dict, seeds: list[int], scale: float,
+                    key: str = "check") -> pd.DataFrame | None:
     """The checks at an estimate, read from its runs' statistics (``Targets.summarize``
-    keeps each check by citizenship as ``check_<i>``; ``stats``: their mean over ``seeds``
-    at ``scale``, at the estimate's levels): no run of its own; None without checks."""
+    keeps each by citizenship as ``<key>_<i>``: "check" for the checks, "count" for the
+    counts fitted; ``stats``: their mean over ``seeds`` at ``scale``, at the estimate's
+    levels): no run of its own; None without checks."""
     if not checks:
         return None
-    table = _table(checks, [float(np.sum(stats.get(f"check_{i}", np.nan))) for i in range(len(checks))])
+    table = _table(checks, [float(np.sum(stats.get(f"{key}_{i}", np.nan))) for i in range(len(checks))])
     table.attrs.update(seeds=list(seeds), scale=scale)
     return table
 
 
-def report_lines(table: pd.DataFrame | None) -> list[str]:
-    """The report's section on the checks (nothing without them)."""
+def report_lines(table: pd.DataFrame | None, fitted_weight: float | None = None) -> list[str]:
+    """The report's section on the checks, or with ``fitted_weight`` on the counts fitted
+    (nothing without them)."""
     if table is None or not len(table):
         return []
-    out = ["\n## Checks not fitted\n",
-           f"Counts no estimation reads (`calibration/targets/{FILE}`), against the history at the estimate "
-           f"(seeds {table.attrs.get('seeds')}, scale {table.attrs.get('scale')}): evidence from outside the fit, "
-           "not criteria.\n",
-           "| fact | period | observed | simulated | sim / obs | source |", "|---|---|---:|---:|---:|---|"]
+    where = f"(seeds {table.attrs.get('seeds')}, scale {table.attrs.get('scale')})"
+    if fitted_weight is None:
+        head = ["\n## Checks not fitted\n",
+                f"Counts no estimation reads (`calibration/targets/{FILE}`), against the history at the estimate "
+                f"{where}: evidence from outside the fit, not criteria.\n"]
+    else:
+        head = [f"\n## Counts fitted (`calibration/targets/{FITTED}`, family `counts`, weight {fitted_weight})\n",
+                f"Counts the estimation fits, against the history at the estimate {where}.\n"]
+    out = head + ["| fact | period | observed | simulated | sim / obs | source |", "|---|---|---:|---:|---:|---|"]
     for _, r in table.iterrows():
         out.append(f"| {r['fact']} | {r['period']} | {r['observed']:,.0f} | {r['simulated']:,.0f} | "
                    f"{r['sim/obs']:.2f} | {r['source']} |")

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from sim.citizenship import CITIZENSHIPS, CODE, REGIONS
 from sim.studies.calibration.abc import effective_sample_size
 from sim.studies.calibration.checks import by_citizenship
-from sim.studies.calibration.not_fitted import report_lines
+from sim.studies.calibration.not_fitted import from_statistics, report_lines
 from sim.studies.calibration.spec import FAMILIES
 from sim.studies.storage import atomic_text
 
@@ -390,13 +390,8 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
             "\n|---|---|---|---|---|")
         for (c, s, o), lv, tr in zip(by_citizenship(mean, t), levels, trends):
             add(f"| {c} | {s:,.0f} | {o:,.0f} | {_fmt(lv)} | {tr:+.3f} |")
-    if t.counts:
-        add(f"\n## Counts fitted (`calibration/targets/counts_fitted.csv`, family `counts`, weight "
-            f"{spec.weights.get('counts', 0)})\n")
-        add("| fact | period | observed | simulated | sim / obs |\n|---|---|---:|---:|---:|")
-        for i, c in enumerate(t.counts):
-            v = float(np.sum(mean.get(f"count_{i}", np.nan)))
-            add(f"| {c.fact} | {c.start:%Y-%m-%d}..{c.end:%Y-%m-%d} | {c.value:,.0f} | {v:,.0f} | {v / c.value:.2f} |")
+    L.extend(report_lines(from_statistics(t.counts, mean, vseeds, vscale, key="count"),
+                          fitted_weight=spec.weights.get("counts", 0)))
     L.extend(report_lines(not_fitted))
     if spec.notes:
         add("\n## Known weaknesses\n")
