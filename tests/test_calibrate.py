@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from sim.citizenship import CODE
 from sim.cli import main
 from sim.errors import InputError
+from sim.outcomes.windows import Window
 from sim.studies.calibration import abc, base, checks, command, simulate, targets
 from sim.studies.calibration import spec as cspec
 
@@ -134,6 +136,26 @@ def test_darien_months_family_judges_the_timing_the_totals_cannot(tmp_path):
     fam0, fam1 = t.families(obs), t.families(swapped)
     assert fam0["darien_months"] == pytest.approx(0.0, abs=1e-12)
     assert fam1["darien_months"] > 0.05 and fam1["darien_total"] == fam0["darien_total"]
+
+
+def test_darien_total_weighs_each_year_the_same(tmp_path):
+    """A year's table and the next year's two overlapping tables (as Panama's 2022 and
+    its January-August and January-September 2023): the same miss in the one year as in
+    all of the other costs the Darién total the same (two tables do not outvote one)."""
+    m, _ = _model(tmp_path)
+    t = m.targets
+    p0, p1 = t.darien[:2]  # the tiny targets' two 2023 tables
+    w = p0.window
+    earlier = dataclasses.replace(p0, window=Window(w.start.replace(year=2022), w.end.replace(year=2022), "2022"))
+    t.darien = [earlier, p0, p1]
+    obs = _observed_stats(t)
+    assert t.families(obs)["darien_total"] == pytest.approx(0.0, abs=1e-12)
+
+    def missed(tables):
+        return dict(obs, **{f"darien_{i}": obs[f"darien_{i}"] * 1.2 for i in tables})
+
+    f22, f23 = t.families(missed([0]))["darien_total"], t.families(missed([1, 2]))["darien_total"]
+    assert f22 == pytest.approx(np.log(1.2) / 2) and f23 == pytest.approx(f22)
 
 
 def test_months_shape_judges_the_season_not_the_level(tmp_path):
