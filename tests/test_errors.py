@@ -40,6 +40,8 @@ CASES = [
     ("departures.by_citizenship.VENEZUELA.visa_holders", "few", "departures.by_citizenship.VENEZUELA.visa_holders"),
     ("departures.money_scale", 0, "departures.money_scale"),
     ("departures.money_scale", "rich", "departures.money_scale"),
+    ("departures.money_scale_by_region", {"atlantis": 2.0}, "unknown region 'atlantis'"),
+    ("departures.money_scale_by_region", {"south_america": 0}, "departures.money_scale_by_region.south_america"),
     ("route_choice", {"count_waits": "sometimes"}, "route_choice.count_waits"),
     ("route_choice", {"save_for_fare": "if need be"}, "route_choice.save_for_fare"),
     ("departures.seasonality", {"amplitude": 0.1, "peak_month": 14}, "departures.seasonality.peak_month"),

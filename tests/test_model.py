@@ -263,6 +263,26 @@ def test_money_scale_moves_the_way_not_the_departures(tmp_path):
     assert rich > poor + 0.1             # who could not pay the boat can now
 
 
+def test_a_regions_own_cash_factor_replaces_the_shared_one_for_it_alone(tmp_path):
+    """``money_scale_by_region``: the tiny scenario's Venezuelans and Mexicans with their
+    regions' own factor 3 run as with the shared factor 3; their own factor 1 undoes a shared 3;
+    a third region's factor leaves them as they were."""
+    def legs_at(name, **cash):
+        sc = tiny_scenario(tmp_path / name)
+        sc["departures"]["money"] = {"median_usd": 300, "sigma": 0.6}   # the boat (USD 400) is dear
+        sc["departures"].update(cash)
+        m = RouteModel(Inputs.load(write_yaml(tmp_path / name / "s.yaml", sc)), 1).run()
+        return m.leg_flows().groupby("to")["persons"].sum().to_dict()
+
+    base, shared = legs_at("base"), legs_at("shared", money_scale=3.0)
+    both = ("south_america", "mexico_central_america")
+    own = legs_at("own", money_scale_by_region=dict.fromkeys(both, 3.0))
+    undone = legs_at("undone", money_scale=3.0, money_scale_by_region=dict.fromkeys(both, 1.0))
+    other = legs_at("other", money_scale_by_region={"caribbean_nicaragua": 3.0})
+    assert shared != base                # the factor matters here
+    assert own == shared and undone == base and other == base
+
+
 # ---- a party short of a fare may wait and save for it (route_choice.save_for_fare) ----
 def _detour_share(tmp_path, name, *, median, save, days_weight):
     sc = tiny_scenario(tmp_path / name)

@@ -48,7 +48,7 @@ class Departures:
                     gmean.append(gs.mean)
                     gsig.append(gs.sigma)
                     gmax.append(gs.max)
-                    mmed.append(mo.median_usd * dep.money_scale)
+                    mmed.append(mo.median_usd * dep.cash_scale(c))
                     msig.append(mo.sigma)
         self.cit = np.array(cits, np.int64)
         self.origin = np.array(origins, np.int64)

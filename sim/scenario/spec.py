@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.citizenship import REGION_OF
 from sim.levers import LeverSpec
 from sim.scenario.behaviour import Behaviour
 from sim.schema import REGION_KEYS, NonNeg, Positive, Share, Strict, check_citizenships, check_regions
@@ -177,6 +178,11 @@ class Departures(Strict):
         "multiplies every citizenship's median cash: the cash laws are assumptions, and cash decides which legs "
         "a party can pay for (who cannot pay a flight takes the cheaper way): one factor shared by all, for an "
         "estimation to carry (1: the cash laws as written)"))
+    money_scale_by_region: Annotated[dict[str, Positive], REGION_KEYS] = Field(default_factory=dict, description=(
+        "a region of origin's own factor on its citizenships' median cash (sim.citizenship.REGIONS), in place of "
+        "money_scale: what a journey is paid with differs by network (the Cubans' relatives in the US against "
+        "the Venezuelans' savings on the way), and the behaviour issue allows one set per region of origin; "
+        "missing = money_scale"))
     visa_holders: float = Field(0.0, ge=0.0, lt=1.0, description=(
         "share of those setting out from an origin with a flight (a leg open only to some citizenships) who hold "
         "a visa that spares them a visa_regime lever with holders_exempt (a valid US visa exempts from Mexico's "
@@ -189,6 +195,10 @@ class Departures(Strict):
         """A citizenship's cash law as written: its own, else the shared one (``money_scale`` aside)."""
         spec = self.by_citizenship.get(citizenship)
         return (spec.money if spec is not None else None) or self.money
+
+    def cash_scale(self, citizenship: str) -> float:
+        """The factor on ``citizenship``'s median cash: its region's own, else ``money_scale``."""
+        return self.money_scale_by_region.get(REGION_OF[citizenship], self.money_scale)
 
     def holders_share(self, citizenship: str) -> float:
         """The share of ``citizenship``'s people setting out who hold a visa (its own, or the shared one)."""
