@@ -280,9 +280,9 @@ def write_report(*, spec, spec_path, model, history, post, params, levels, trend
     season_text = "seasonality, shared or its region's" if regional else "shared seasonality"
     at_most = "at most " if regional else ""
     cash = [p for p in spec.parameters if p.path.startswith("departures.money_scale")]
-    own_cash = [p.path.split(".")[2] for p in cash if p.path != "departures.money_scale"]
-    cash_parts = (["one factor on every citizenship's median (money_scale)"] if len(own_cash) < len(cash) else []) + [
-        f"{r}'s own in its place" for r in own_cash]
+    shared_cash = any(p.path == "departures.money_scale" for p in cash)
+    cash_parts = (["one factor on every citizenship's median (money_scale)"] if shared_cash else []) + [
+        f"{p.path.split('.')[2]}'s own in its place" for p in cash if p.path != "departures.money_scale"]
     cash_text = f" Cash: {', '.join(cash_parts)}." if cash_parts else ""
     alone = _own_fields(spec.parameters)  # a citizenship's own trend replaces its region's: not counted twice
     alone_text = "".join(f" Estimated for {c} alone: {', '.join(f)} ({at_most}{2 + n_season + len(f)} parameters "
