@@ -116,6 +116,23 @@ def test_trends_stop_at_trend_until():
     np.testing.assert_array_equal(both, p)  # 2023-03-01 comes first
 
 
+def test_a_flow_started_by_a_dated_event_has_no_departures_before_it():
+    from sim.scenario.spec import Departures
+
+    dep = Departures.model_validate({"trend": {"outside_americas": -1.0}, "reference_date": "2022-10-01",
+                                     "by_citizenship": {"UKRAINE": {"level": 10.0, "since": "2022-02-24",
+                                                                    "origins": {"o_a": 1.0}},
+                                                        "RUSSIA": {"level": 10.0, "origins": {"o_a": 1.0}}}})
+    dates = pd.date_range("2021-10-01", "2023-09-30")
+    p = potential_departures(dep, dates)
+    without = potential_departures(dep.model_copy(update={"by_citizenship": {
+        c: s.model_copy(update={"since": None}) for c, s in dep.by_citizenship.items()}}), dates)
+    war = dates.get_loc(pd.Timestamp("2022-02-24"))
+    assert np.all(p[:war, CODE["UKRAINE"]] == 0) and np.all(without[:war, CODE["UKRAINE"]] > 0)
+    np.testing.assert_array_equal(p[war:], without[war:])   # from the date, level and trend as without it
+    np.testing.assert_array_equal(p[:, CODE["RUSSIA"]], without[:, CODE["RUSSIA"]])  # others untouched
+
+
 def test_a_citizenships_own_trend_replaces_its_regions():
     from sim.scenario.spec import Departures
 

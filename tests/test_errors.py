@@ -36,6 +36,8 @@ CASES = [
     ("departures.trend", {"south_america": 9}, "departures.trend"),
     ("departures.by_citizenship.VENEZUELA.trend", 5, "departures.by_citizenship.VENEZUELA.trend"),
     ("departures.by_citizenship.VENEZUELA.trend", "fast", "departures.by_citizenship.VENEZUELA.trend"),
+    ("departures.by_citizenship.VENEZUELA.since", "when the war began", "departures.by_citizenship.VENEZUELA.since"),
+    ("departures.by_citizenship.VENEZUELA.since", "2022-02-30", "departures.by_citizenship.VENEZUELA.since"),
     ("departures.by_citizenship.VENEZUELA.visa_holders", 1.0, "departures.by_citizenship.VENEZUELA.visa_holders"),
     ("departures.by_citizenship.VENEZUELA.visa_holders", "few", "departures.by_citizenship.VENEZUELA.visa_holders"),
     ("departures.money_scale", 0, "departures.money_scale"),

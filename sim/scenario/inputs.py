@@ -101,7 +101,7 @@ def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:
     """Potential departures per day and citizenship (persons, before responses): each
     citizenship's level, times its region's trend (or its own) since the reference date (to
     ``trend_until`` and ``trend_years`` after it at most), times the seasonality (shared,
-    or its region's own), times the sample scale."""
+    or its region's own), times the sample scale; nothing before a citizenship's ``since``."""
     out = np.zeros((len(dates), len(CITIZENSHIPS)))
     until = dates if departures.trend_until is None else dates.where(
         dates <= pd.Timestamp(departures.trend_until), pd.Timestamp(departures.trend_until))
@@ -117,4 +117,6 @@ def potential_departures(departures, dates: pd.DatetimeIndex) -> np.ndarray:
     for c, spec in departures.by_citizenship.items():
         trend = departures.trend.get(REGION_OF[c], 0.0) if spec.trend is None else spec.trend
         out[:, CODE[c]] = spec.level * np.exp(trend * years) * season[REGION_OF[c]]
+        if spec.since is not None:  # a flow a dated event started: nobody before it
+            out[dates < pd.Timestamp(spec.since), CODE[c]] = 0.0
     return out * departures.scale

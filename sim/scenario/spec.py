@@ -104,6 +104,9 @@ class CitizenshipDepartures(Strict):
     trend: float | None = Field(None, ge=-3.0, le=3.0, description=(
         "log growth per year of this citizenship's potential departures, in place of its region's "
         "(departures.trend): for a citizenship whose emigration moved apart from its region's; none = the region's"))
+    since: dt.date | None = Field(None, description=(
+        "no potential departures before this date: a flow that a dated event started (Russia's invasion of "
+        "Ukraine, 2022-02-24); level and trend apply from it. A fact, never estimated; none = always"))
     origins: dict[str, Share]
     money: Money | None = None
     group_size: GroupSize | None = None
