@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.app.paths import Folders, PathRefused, inside
@@ -117,7 +117,10 @@ values = st.recursive(st.one_of(st.integers(-5, 5), st.booleans(), st.text(max_s
 mappings = st.dictionaries(st.sampled_from("abcde"), values, max_size=5)
 
 
-@settings(max_examples=200, deadline=None)
+# Nested recursive data is slow to generate on a starved CPU (a CI machine running a
+# calibration beside it): the timing check then fails a test whose property held in 20,000
+# examples, so only that check is waived.
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mappings, mappings)
 def test_a_variant_merged_on_its_base_gives_the_edited_scenario(base, over):
     new = merge(base, over)  # every edit the app makes keeps the base's keys
